@@ -1,0 +1,360 @@
+"""Persistence: the tables (SQLAlchemy 2.x typed ORM), the engine, and the unit of work.
+
+The database guards what it can on its own (unique E.164, one active group per number, foreign keys,
+append-only audit log, no deletes), so a race or a bug cannot slip past the Python rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from core.errors import (
+    DuplicateName,
+    FleetError,
+    NumberAlreadyExists,
+    NumberAlreadyInActiveGroup,
+    RuleViolation,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC on every backend; always hands back timezone-aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+Name = String(200)
+Code = String(60)
+MetaId = String(32)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Name, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Portfolio(Base):
+    """A Meta business portfolio (Business Manager)."""
+
+    __tablename__ = "portfolios"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meta_business_id: Mapped[str] = mapped_column(MetaId, unique=True)
+    name: Mapped[str] = mapped_column(Name)
+    messaging_limit: Mapped[str | None] = mapped_column(Code)
+    max_phone_numbers_per_business: Mapped[int | None] = mapped_column(Integer)
+    max_phone_numbers_per_waba: Mapped[int | None] = mapped_column(Integer)
+    limit_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkspacePortfolio(Base):
+    """A portfolio connected to a workspace."""
+
+    __tablename__ = "workspace_portfolios"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("portfolios.id"), primary_key=True, index=True)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Waba(Base):
+    """A WhatsApp Business Account."""
+
+    __tablename__ = "wabas"
+    __table_args__ = (CheckConstraint("state IN ('active', 'archived')", name="state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meta_waba_id: Mapped[str] = mapped_column(MetaId, unique=True)
+    name: Mapped[str] = mapped_column(Name)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("portfolios.id"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    state: Mapped[str] = mapped_column(Code, default="active")
+    status: Mapped[str] = mapped_column(Code, default="ACTIVE")
+    ban_state: Mapped[str | None] = mapped_column(Code)
+    status_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PhoneNumber(Base):
+    """A sender number, stored once in E.164 whatever format it was typed in."""
+
+    __tablename__ = "phone_numbers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    meta_phone_number_id: Mapped[str | None] = mapped_column(MetaId, unique=True)
+    display_name: Mapped[str] = mapped_column(Name, default="")
+    status: Mapped[str] = mapped_column(Code, default="PENDING")
+    quality_rating: Mapped[str] = mapped_column(Code, default="NA")
+    messaging_limit_tier: Mapped[str] = mapped_column(Code, default="TIER_NOT_SET")
+    name_status: Mapped[str] = mapped_column(Code, default="NONE")
+    throughput_level: Mapped[str | None] = mapped_column(Code)
+    code_verification_status: Mapped[str | None] = mapped_column(Code)
+    platform_type: Mapped[str | None] = mapped_column(Code)
+    account_mode: Mapped[str | None] = mapped_column(Code)
+    health_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    name_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriptionGroup(Base):
+    """Binds exactly one number to a WABA; archived, never deleted."""
+
+    __tablename__ = "subscription_groups"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'archived')", name="state"),
+        CheckConstraint(
+            "(state = 'archived') = (archived_at IS NOT NULL)",
+            name="archived_at_iff_archived",
+        ),
+        Index(
+            "uq_subscription_groups_active_number",
+            "phone_number_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index(
+            "uq_subscription_groups_active_name",
+            "workspace_id",
+            "name",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index("ix_subscription_groups_waba_state", "waba_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    waba_id: Mapped[int] = mapped_column(ForeignKey("wabas.id"))
+    phone_number_id: Mapped[int] = mapped_column(ForeignKey("phone_numbers.id"), index=True)
+    state: Mapped[str] = mapped_column(Code, default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MessageTemplate(Base):
+    """A message template: owned by a WABA, usable by every number of that WABA."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("waba_id", "name", "language"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    waba_id: Mapped[int] = mapped_column(ForeignKey("wabas.id"), index=True)
+    meta_template_id: Mapped[str | None] = mapped_column(MetaId, index=True)
+    name: Mapped[str] = mapped_column(Name)
+    language: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(Code)
+    status: Mapped[str] = mapped_column(Code, default="PENDING")
+    quality_score: Mapped[str] = mapped_column(Code, default="UNKNOWN")
+    event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NumberHealthSnapshot(Base):
+    """One row each time a number's quality, tier or status changes."""
+
+    __tablename__ = "number_health_snapshots"
+    __table_args__ = (
+        Index("ix_number_health_snapshots_number_time", "phone_number_id", "recorded_at"),
+        Index("ix_number_health_snapshots_time", "recorded_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_number_id: Mapped[int] = mapped_column(ForeignKey("phone_numbers.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quality_rating: Mapped[str] = mapped_column(Code)
+    messaging_limit_tier: Mapped[str] = mapped_column(Code)
+    status: Mapped[str] = mapped_column(Code)
+    source: Mapped[str] = mapped_column(Code, default="manual")
+
+
+class AuditEntry(Base):
+    """Append-only record of every write."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(Name)
+    action: Mapped[str] = mapped_column(Code)
+    object_type: Mapped[str] = mapped_column(Code)
+    object_key: Mapped[str] = mapped_column(Name)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A signed-in user's role, managed by admins."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Name, unique=True)
+    role: Mapped[str] = mapped_column(Code)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def normalize_database_url(url: str) -> str:
+    """Plain 'postgresql://' URLs are served by psycopg 3; a relative SQLite path gets its folder created."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    """The engine for a database URL, with SQLite set up for a multi-reader, serialised-writer workload."""
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's events, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 60000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front, so two cap checks can never interleave.
+        mode = "IMMEDIATE" if connection.get_execution_options().get("fleet_write") else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, writes nothing if it raises."""
+    with Session(engine.execution_options(fleet_write=True), expire_on_commit=False) as session:
+        try:
+            with session.begin():
+                yield session
+        except IntegrityError as error:
+            raise integrity_error_to_fleet_error(error) from error
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session, session.begin():
+        yield session
+
+
+_CONSTRAINT_MESSAGES: list[tuple[re.Pattern[str], type[FleetError], str]] = [
+    (
+        re.compile(r"phone_numbers\.e164|uq_phone_numbers_e164"),
+        NumberAlreadyExists,
+        "This phone number already exists in the system.",
+    ),
+    (
+        re.compile(r"phone_numbers\.meta_phone_number_id|uq_phone_numbers_meta_phone_number_id"),
+        DuplicateName,
+        "Another number already has this Meta phone-number id.",
+    ),
+    (
+        re.compile(r"subscription_groups\.phone_number_id|uq_subscription_groups_active_number"),
+        NumberAlreadyInActiveGroup,
+        "This phone number is already bound to an active subscription group.",
+    ),
+    (
+        re.compile(r"subscription_groups\.workspace_id, subscription_groups\.name|uq_subscription_groups_active_name"),
+        DuplicateName,
+        "An active subscription group with this name already exists in the workspace.",
+    ),
+    (
+        re.compile(r"workspaces\.name|uq_workspaces_name"),
+        DuplicateName,
+        "A workspace with this name already exists.",
+    ),
+    (
+        re.compile(r"portfolios\.meta_business_id|uq_portfolios_meta_business_id"),
+        DuplicateName,
+        "A business portfolio with this Meta business id already exists.",
+    ),
+    (
+        re.compile(r"wabas\.meta_waba_id|uq_wabas_meta_waba_id"),
+        DuplicateName,
+        "A WhatsApp Business Account with this Meta id already exists.",
+    ),
+    (
+        re.compile(r"users\.name|uq_users_name"),
+        DuplicateName,
+        "A user with this name already exists.",
+    ),
+]
+
+
+def integrity_error_to_fleet_error(error: IntegrityError) -> FleetError:
+    """The database caught what a race let past the Python checks: say it in the same words."""
+    detail = str(error.orig)
+    for pattern, error_type, message in _CONSTRAINT_MESSAGES:
+        if pattern.search(detail):
+            return error_type(message)
+    return RuleViolation(f"The database refused this change: {detail.splitlines()[0]}")

@@ -1,0 +1,359 @@
+"""The fleet's vocabulary and rules, in plain Python (no database, no Streamlit).
+
+Every rule is a function whose name says it; each raises a named error from `core.errors`
+whose message names the object and the limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+
+from core.errors import (
+    AlreadyArchived,
+    InvalidInput,
+    InvalidPhoneNumber,
+    NumberAlreadyExists,
+    NumberAlreadyInActiveGroup,
+    NumberLimitReached,
+    PermissionDenied,
+    PortfolioNotConnected,
+    WabaLimitReached,
+)
+
+MAX_WABAS_PER_WORKSPACE = 10
+MAX_NUMBERS_PER_WABA = 20
+MAX_NAME_LENGTH = 200
+
+
+class Role(enum.IntEnum):
+    """Who may do what: each role may do everything the roles below it may."""
+
+    VIEWER = 1
+    ANALYST = 2
+    ADMIN = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            allowed = ", ".join(r.name.lower() for r in cls)
+            raise InvalidInput(f"Unknown role '{value}' (expected one of: {allowed}).") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf a service runs."""
+
+    name: str
+    role: Role
+
+
+class GroupState(enum.StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class WabaState(enum.StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class QualityRating(enum.StrEnum):
+    GREEN = "GREEN"
+    YELLOW = "YELLOW"
+    RED = "RED"
+    NA = "NA"
+    UNKNOWN = "UNKNOWN"
+
+
+class MessagingLimitTier(enum.StrEnum):
+    TIER_50 = "TIER_50"
+    TIER_250 = "TIER_250"
+    TIER_1K = "TIER_1K"
+    TIER_2K = "TIER_2K"
+    TIER_10K = "TIER_10K"
+    TIER_100K = "TIER_100K"
+    TIER_UNLIMITED = "TIER_UNLIMITED"
+    TIER_NOT_SET = "TIER_NOT_SET"
+
+
+class NumberStatus(enum.StrEnum):
+    CONNECTED = "CONNECTED"
+    PENDING = "PENDING"
+    FLAGGED = "FLAGGED"
+    RESTRICTED = "RESTRICTED"
+    RATE_LIMITED = "RATE_LIMITED"
+    DISCONNECTED = "DISCONNECTED"
+    MIGRATED = "MIGRATED"
+    BANNED = "BANNED"
+    DELETED = "DELETED"
+    UNVERIFIED = "UNVERIFIED"
+    UNKNOWN = "UNKNOWN"
+
+
+class NameStatus(enum.StrEnum):
+    APPROVED = "APPROVED"
+    AVAILABLE_WITHOUT_REVIEW = "AVAILABLE_WITHOUT_REVIEW"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    NONE = "NONE"
+
+
+class ThroughputLevel(enum.StrEnum):
+    STANDARD = "STANDARD"
+    HIGH = "HIGH"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class TemplateCategory(enum.StrEnum):
+    MARKETING = "MARKETING"
+    UTILITY = "UTILITY"
+    AUTHENTICATION = "AUTHENTICATION"
+
+
+class TemplateStatus(enum.StrEnum):
+    APPROVED = "APPROVED"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    PAUSED = "PAUSED"
+    DISABLED = "DISABLED"
+    FLAGGED = "FLAGGED"
+    REINSTATED = "REINSTATED"
+    DELETED = "DELETED"
+    ARCHIVED = "ARCHIVED"
+    IN_APPEAL = "IN_APPEAL"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    LOCKED = "LOCKED"
+    PENDING_DELETION = "PENDING_DELETION"
+
+
+TIER_DAILY_LIMIT: dict[str, int | None] = {
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_1K": 1_000,
+    "TIER_2K": 2_000,
+    "TIER_10K": 10_000,
+    "TIER_100K": 100_000,
+    "TIER_UNLIMITED": None,
+}
+AT_RISK_QUALITY = frozenset({"YELLOW", "RED"})
+AT_RISK_STATUS = frozenset({"FLAGGED", "RESTRICTED", "RATE_LIMITED", "DISCONNECTED", "BANNED"})
+# Below this many daily conversations per sender, a portfolio's shared limit is called low.
+LOW_LIMIT_PER_SENDER = 250
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    """A value reported for an enumerated field: kept as given, flagged when the enum does not know it."""
+
+    value: str
+    known: bool
+
+
+def read_enum(field: str, raw: object, enum_type: type[enum.Enum]) -> EnumValue:
+    """Meta adds values over time: an unknown one is kept verbatim and flagged, never rejected."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput(f"Field '{field}' must be a non-empty text value, got {raw!r}.")
+    value = raw.strip().upper()
+    known = value in enum_type.__members__
+    return EnumValue(value=value, known=known)
+
+
+def tier_for_daily_limit(limit: int) -> str:
+    """Meta reports the portfolio limit as a number (-1 = unlimited); name it as a tier."""
+    if limit < 0:
+        return MessagingLimitTier.TIER_UNLIMITED.value
+    for tier, value in TIER_DAILY_LIMIT.items():
+        if value == limit:
+            return tier
+    return f"TIER_{limit}"
+
+
+def daily_limit(tier: str | None) -> int | None:
+    """The daily limit a tier stands for; None for unlimited or unknown."""
+    return TIER_DAILY_LIMIT.get(tier or "")
+
+
+def is_low_portfolio_limit(tier: str | None, sender_count: int) -> bool:
+    """A portfolio's shared limit is low when it leaves fewer than LOW_LIMIT_PER_SENDER per sender."""
+    limit = daily_limit(tier)
+    if limit is None or sender_count == 0:
+        return False
+    return limit / sender_count < LOW_LIMIT_PER_SENDER
+
+
+def is_number_at_risk(quality_rating: str | None, status: str | None) -> bool:
+    return (quality_rating or "") in AT_RISK_QUALITY or (status or "") in AT_RISK_STATUS
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_name(field: str, value: object, *, required: bool = True) -> str:
+    """Trim a name typed by a user; reject control characters, over-long and (if required) empty values."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"Field '{field}' must be text.")
+    text = unicodedata.normalize("NFC", value).strip()
+    if required and not text:
+        raise InvalidInput(f"Field '{field}' is required.")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"Field '{field}' is too long ({len(text)} characters, at most {MAX_NAME_LENGTH}).")
+    if _CONTROL.search(text):
+        raise InvalidInput(f"Field '{field}' contains control characters.")
+    return text
+
+
+_META_ID = re.compile(r"^[0-9]{1,32}$")
+
+
+def clean_meta_id(field: str, value: object) -> str:
+    """Meta object ids are strings of digits."""
+    text = str(value).strip() if value is not None else ""
+    if not _META_ID.match(text):
+        raise InvalidInput(f"Field '{field}' must be a Meta id made of digits, got {text[:40]!r}.")
+    return text
+
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+        "unknown country code (type it with + and the country code, or choose a country)"
+    ),
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "it is not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+_POSSIBILITY_REASONS = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong length for its country",
+}
+# '00' is the international call prefix of most of the world and starts no national number;
+# '011' (North America) is only read as one where no other region's national format could mean it.
+_NANP_IDD = "011"
+
+
+def normalize_phone_number(raw: object, region: str | None = None, *, strict: bool = True) -> str:
+    """Return the E.164 form of a phone number typed in any common format, or raise InvalidPhoneNumber.
+
+    Accepts '+33 6 12 34 56 78', '0033612345678', '+33612345678', a national format with `region`
+    ('06 12 34 56 78' with 'FR'), and Meta's digits-only webhook form ('15550783881').
+    `strict` also requires the number to be valid in its country's numbering plan; numbers reported by
+    Meta itself are read with strict=False, since Meta's own test numbers (+1 555 …) are outside the plan.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidPhoneNumber("Phone number is required.")
+    text = raw.strip()
+    if len(text) > 40:
+        raise InvalidPhoneNumber(f"Phone number '{text[:40]}…' is too long.")
+    region_code = region.strip().upper() if region else None
+    if region_code and region_code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidPhoneNumber(f"Unknown country '{region}' for phone number '{text}'.")
+    candidate = _with_plus_if_international(text, region_code)
+    try:
+        parsed = phonenumbers.parse(candidate, region_code)
+    except phonenumbers.NumberParseException as error:
+        reason = _PARSE_REASONS.get(error.error_type, str(error))
+        raise InvalidPhoneNumber(f"Phone number '{text}' is invalid: {reason}.") from None
+    possibility = phonenumbers.is_possible_number_with_reason(parsed)
+    if possibility not in (
+        phonenumbers.ValidationResult.IS_POSSIBLE,
+        phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    ):
+        reason = _POSSIBILITY_REASONS.get(possibility, "impossible number")
+        raise InvalidPhoneNumber(f"Phone number '{text}' is impossible: {reason}.")
+    if strict and not phonenumbers.is_valid_number(parsed):
+        where = phonenumbers.region_code_for_number(parsed) or f"+{parsed.country_code}"
+        raise InvalidPhoneNumber(f"Phone number '{text}' is not a valid number in {where}.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _with_plus_if_international(text: str, region_code: str | None) -> str:
+    if text.startswith("+"):
+        return text
+    digits = re.sub(r"[\s().\-/]", "", text)
+    if digits.startswith("00") and len(digits) > 8:
+        return "+" + digits[2:]
+    north_american = region_code is None or phonenumbers.country_code_for_region(region_code) == 1
+    if north_american and digits.startswith(_NANP_IDD) and len(digits) > 9:
+        return "+" + digits[len(_NANP_IDD) :]
+    if region_code is None and digits.isdigit():
+        return "+" + digits
+    return text
+
+
+def format_international(e164: str) -> str:
+    """'+33612345678' → '+33 6 12 34 56 78'; falls back to the E.164 text."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def require_role(actor: Actor, needed: Role, action: str) -> None:
+    if actor.role < needed:
+        raise PermissionDenied(
+            f"User '{actor.name}' ({actor.role.label}) may not {action}: it needs the {needed.label} role."
+        )
+
+
+def ensure_can_add_waba(workspace: str, active_waba_count: int) -> None:
+    if active_waba_count >= MAX_WABAS_PER_WORKSPACE:
+        raise WabaLimitReached(
+            f"Workspace '{workspace}' already has {active_waba_count} WhatsApp Business Accounts "
+            f"(the maximum is {MAX_WABAS_PER_WORKSPACE})."
+        )
+
+
+def ensure_portfolio_connected(workspace: str, portfolio: str, connected: bool) -> None:
+    if not connected:
+        raise PortfolioNotConnected(
+            f"Business portfolio '{portfolio}' is not connected to workspace '{workspace}'; connect it first."
+        )
+
+
+def ensure_can_add_number(waba: str, active_number_count: int) -> None:
+    if active_number_count >= MAX_NUMBERS_PER_WABA:
+        raise NumberLimitReached(
+            f"WhatsApp Business Account '{waba}' already has {active_number_count} sender numbers "
+            f"(the maximum is {MAX_NUMBERS_PER_WABA}); archive a subscription group to free a slot."
+        )
+
+
+def ensure_number_is_new(e164: str, existing_group: str | None, existing_group_active: bool) -> None:
+    """A number typed into 'add' must be unknown to the whole system."""
+    if existing_group is None:
+        return
+    if existing_group_active:
+        raise NumberAlreadyExists(f"Phone number {e164} is already in use by subscription group '{existing_group}'.")
+    raise NumberAlreadyExists(
+        f"Phone number {e164} already exists (its subscription group '{existing_group}' is archived); "
+        "re-attach it to a new group instead of adding it again."
+    )
+
+
+def ensure_number_unbound(e164: str, active_group: str | None) -> None:
+    """A number is in at most one active subscription group."""
+    if active_group is not None:
+        raise NumberAlreadyInActiveGroup(
+            f"Phone number {e164} is already bound to active subscription group '{active_group}'; archive it first."
+        )
+
+
+def ensure_not_archived(kind: str, name: str, archived: bool) -> None:
+    if archived:
+        raise AlreadyArchived(f"{kind} '{name}' is already archived.")

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets everything up (venv, test tools, Debian's Chromium for browser tests) and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh requirements-dev.txt
+if [ ! -x "${FLEET_CHROMIUM:-/usr/bin/chromium}" ] && command -v apt-get >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null || echo "could not install chromium; browser tests will be skipped unless FLEET_REQUIRE_BROWSER=1"
+fi
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
