@@ -1,0 +1,1 @@
+"""WABA Fleet domain: model and rules, persistence, services, queries, imports and exports."""
