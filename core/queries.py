@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Unpack
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
+from sqlalchemy import Engine, Executable, Select, Subquery, and_, case, func, literal, or_, select
 
 from core import model
 from core.db import (
@@ -55,13 +56,16 @@ class NumberFilters:
     include_archived: bool = True
 
 
-def _read(engine: Engine, query: Select[tuple[object, ...]] | object) -> pd.DataFrame:
+AnySelect = Select[Unpack[tuple[Any, ...]]]
+
+
+def _read(engine: Engine, query: Executable) -> pd.DataFrame:
     with engine.connect() as connection:
-        result = connection.execute(query)  # type: ignore[call-overload]
+        result = connection.execute(query)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def current_groups() -> Select[tuple[object, ...]]:
+def current_groups() -> Subquery:
     """Each number's current group: its active one, else its most recently created archived one."""
     rank = (
         func.row_number()
@@ -75,10 +79,10 @@ def current_groups() -> Select[tuple[object, ...]]:
         )
         .label("rank")
     )
-    return select(SubscriptionGroup, rank).subquery("ranked_groups")  # type: ignore[return-value]
+    return select(SubscriptionGroup, rank).subquery("ranked_groups")
 
 
-def numbers_query(filters: NumberFilters | None = None) -> Select[tuple[object, ...]]:
+def numbers_query(filters: NumberFilters | None = None) -> AnySelect:
     filters = filters or NumberFilters()
     groups = current_groups()
     query = (
@@ -171,7 +175,7 @@ def filter_options(engine: Engine) -> dict[str, list[str]]:
     """The values each Numbers filter can take, from what is stored."""
     with engine.connect() as connection:
 
-        def column(query: Select[tuple[object, ...]]) -> list[str]:
+        def column(query: Select[Any]) -> list[str]:
             return [str(value) for value in connection.execute(query).scalars() if value is not None]
 
         return {

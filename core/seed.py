@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Engine, Table, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 
 from core.db import (
     AuditEntry,
+    Base,
     MessageTemplate,
     NumberHealthSnapshot,
     PhoneNumber,
@@ -173,22 +174,22 @@ def seed(engine: Engine, shape: FleetShape, *, now: datetime | None = None) -> S
             for table in rows:
                 connection.execute(
                     text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
+                        f"SELECT setval(pg_get_serial_sequence('{table.__tablename__}', 'id'), "
+                        f"(SELECT coalesce(max(id), 1) FROM {table.__tablename__}))"
                     )
                 )
     return SeedReport(
-        workspaces=len(rows[Workspace.__table__]),
-        portfolios=len(rows[Portfolio.__table__]),
-        wabas=len(rows[Waba.__table__]),
-        numbers=len(rows[PhoneNumber.__table__]),
-        active_groups=sum(1 for g in rows[SubscriptionGroup.__table__] if g["state"] == "active"),
-        snapshots=len(rows[NumberHealthSnapshot.__table__]),
-        templates=len(rows[MessageTemplate.__table__]),
+        workspaces=len(rows[Workspace]),
+        portfolios=len(rows[Portfolio]),
+        wabas=len(rows[Waba]),
+        numbers=len(rows[PhoneNumber]),
+        active_groups=sum(1 for g in rows[SubscriptionGroup] if g["state"] == "active"),
+        snapshots=len(rows[NumberHealthSnapshot]),
+        templates=len(rows[MessageTemplate]),
     )
 
 
-def _bulk_insert(connection: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+def _bulk_insert(connection: Any, table: type[Base], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -198,10 +199,10 @@ def _bulk_insert(connection: Any, table: Table, rows: list[dict[str, Any]]) -> N
         connection.execute(insert(table), chunk)
 
 
-def _copy_into_postgresql(connection: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+def _copy_into_postgresql(connection: Any, table: type[Base], rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([_naive(row[c]) for c in columns])
 
@@ -222,8 +223,8 @@ class _FleetBuilder:
         self.rng = random.Random(shape.seed)
         self.start = now - timedelta(days=shape.history_days)
         self.phones = _phone_numbers()
-        self.rows: dict[Table, list[dict[str, Any]]] = {
-            t.__table__: []  # type: ignore[attr-defined]
+        self.rows: dict[type[Base], list[dict[str, Any]]] = {
+            t: []
             for t in (
                 Workspace,
                 Portfolio,
@@ -237,7 +238,7 @@ class _FleetBuilder:
             )
         }
 
-    def build(self) -> dict[Table, list[dict[str, Any]]]:
+    def build(self) -> dict[type[Base], list[dict[str, Any]]]:
         portfolio_ids = [self._portfolio(i) for i in range(self.shape.portfolios)]
         waba_index = 0
         for w in range(self.shape.workspaces):
@@ -246,7 +247,7 @@ class _FleetBuilder:
             for k in range(_cycle(self.shape.wabas_per_workspace, w)):
                 self._waba(workspace_id, connected[k % len(connected)], w, k, waba_index)
                 waba_index += 1
-        self.rows[AuditEntry.__table__].append(
+        self.rows[AuditEntry].append(
             {
                 "at": self.now,
                 "actor": "seed",
@@ -265,12 +266,12 @@ class _FleetBuilder:
             if self.shape.names == "demo" and index < len(DEMO_WORKSPACES)
             else f"Workspace {index + 1:03d}"
         )
-        return self._add(Workspace.__table__, name=name, created_at=self.start)
+        return self._add(Workspace, name=name, created_at=self.start)
 
     def _portfolio(self, index: int) -> int:
         demo = self.shape.names == "demo" and index < len(DEMO_PORTFOLIOS)
         return self._add(
-            Portfolio.__table__,
+            Portfolio,
             meta_business_id=str(100_000_000_000_000 + index * 7919),
             name=DEMO_PORTFOLIOS[index] if demo else f"Portfolio {index + 1:03d}",
             messaging_limit=PORTFOLIO_LIMITS[index % len(PORTFOLIO_LIMITS)],
@@ -284,7 +285,7 @@ class _FleetBuilder:
             | {portfolio_ids[(index + 1) % count]}
         )
         for portfolio_id in chosen:
-            self.rows[WorkspacePortfolio.__table__].append(
+            self.rows[WorkspacePortfolio].append(
                 {
                     "workspace_id": workspace_id,
                     "portfolio_id": portfolio_id,
@@ -298,7 +299,7 @@ class _FleetBuilder:
         brand = DEMO_BRANDS[k % len(DEMO_BRANDS)]
         name = f"{brand} {region}" if self.shape.names == "demo" else f"WABA {w + 1:03d}-{k + 1:02d}"
         waba_id = self._add(
-            Waba.__table__,
+            Waba,
             meta_waba_id=str(200_000_000_000_000 + index * 104_729),
             name=name,
             portfolio_id=portfolio_id,
@@ -324,7 +325,7 @@ class _FleetBuilder:
     def _template(self, waba_id: int, region: str, index: int) -> None:
         name, category = TEMPLATES[(index + waba_id) % len(TEMPLATES)]
         self._add(
-            MessageTemplate.__table__,
+            MessageTemplate,
             waba_id=waba_id,
             meta_template_id=str(300_000_000_000_000 + waba_id * 100 + index),
             name=name,
@@ -340,9 +341,9 @@ class _FleetBuilder:
         history = self._history()
         last = history[-1]
         number_id = self._add(
-            PhoneNumber.__table__,
+            PhoneNumber,
             e164=e164,
-            meta_phone_number_id=str(400_000_000_000_000 + len(self.rows[PhoneNumber.__table__])),
+            meta_phone_number_id=str(400_000_000_000_000 + len(self.rows[PhoneNumber])),
             display_name=f"{group_name.split(' #')[0].split(' (')[0]}",
             status="DISCONNECTED" if state == "archived" else last[3],
             quality_rating=last[1],
@@ -355,7 +356,7 @@ class _FleetBuilder:
             created_at=self.start,
             updated_at=last[0],
         )
-        snapshots = self.rows[NumberHealthSnapshot.__table__]
+        snapshots = self.rows[NumberHealthSnapshot]
         for at, quality, tier, status in history:
             snapshots.append(
                 {
@@ -368,7 +369,7 @@ class _FleetBuilder:
                 }
             )
         self._add(
-            SubscriptionGroup.__table__,
+            SubscriptionGroup,
             name=group_name,
             workspace_id=workspace_id,
             waba_id=waba_id,
@@ -400,7 +401,7 @@ class _FleetBuilder:
     def _pick(self, weights: dict[str, int]) -> str:
         return self.rng.choices(list(weights), weights=list(weights.values()))[0]
 
-    def _add(self, table: Table, **values: Any) -> int:
+    def _add(self, table: type[Base], **values: Any) -> int:
         rows = self.rows[table]
         values["id"] = len(rows) + 1
         rows.append(values)
@@ -418,7 +419,8 @@ def _phone_numbers() -> dict[str, Iterator[str]]:
 def _valid_mobiles(region: str) -> Iterator[str]:
     """Valid, distinct mobile numbers of a region, counted up from its example number."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    assert example is not None
+    if example is None or example.national_number is None:
+        raise InvalidInput(f"No example mobile number is known for region {region}.")
     base = example.national_number
     for offset in itertools.count(1):
         candidate = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=base + offset * 7)
