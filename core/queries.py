@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, Executable, Select, Subquery, and_, case, func, literal, or_, select
@@ -56,7 +56,7 @@ class NumberFilters:
     include_archived: bool = True
 
 
-AnySelect = Select[Unpack[tuple[Any, ...]]]
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def _read(engine: Engine, query: Executable) -> pd.DataFrame:
