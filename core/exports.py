@@ -29,17 +29,40 @@ def _iso(value: Any) -> Any:
 
 
 def _prepared(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
-    selected = frame[columns] if columns else frame
-    return selected.apply(lambda column: column.map(lambda v: None if _is_missing(v) else _iso(v)))
+    """Times as ISO 8601 text, missing values as None; other columns untouched."""
+    selected = (frame[columns] if columns else frame).copy()
+    for name in selected.columns:
+        column = selected[name]
+        if pd.api.types.is_datetime64_any_dtype(column) or _holds_datetimes(column):
+            selected[name] = column.map(lambda v: None if _is_missing(v) else _iso(v)).astype(object)
+    return selected.astype(object).where(selected.notna(), None)
+
+
+def _holds_datetimes(column: pd.Series) -> bool:
+    first = column.first_valid_index()
+    return column.dtype == object and first is not None and isinstance(column[first], datetime)
 
 
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT
 
 
+def _neutralized(column: pd.Series) -> pd.Series:
+    text = column.astype("string")
+    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False) & ~text.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(
+        False
+    )
+    if not risky.any():
+        return column
+    return column.where(~risky, "'" + text)
+
+
 def to_csv_bytes(frame: pd.DataFrame, columns: list[str] | None = None) -> bytes:
     """CSV text for a spreadsheet: header row, UTF-8, ISO times, formula-looking cells neutralised."""
-    safe = _prepared(frame, columns).apply(lambda column: column.map(neutralize_cell))
+    safe = _prepared(frame, columns)
+    for name in safe.columns:
+        if safe[name].dtype == object:
+            safe[name] = _neutralized(safe[name])
     return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 

@@ -7,6 +7,7 @@ whose message names the object and the limit.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -296,8 +297,9 @@ def _with_plus_if_international(text: str, region_code: str | None) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=100_000)
 def format_international(e164: str) -> str:
-    """'+33612345678' → '+33 6 12 34 56 78'; falls back to the E.164 text."""
+    """'+33612345678' → '+33 6 12 34 56 78'; falls back to the E.164 text. Memoised: parsing costs ~50 µs."""
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:

@@ -1,0 +1,1 @@
+"""Fleet-scale benchmark: `python -m benchmarks` (see README)."""
