@@ -1,0 +1,234 @@
+"""Driving a running Streamlit app the way a user does: by the labels shown on screen.
+
+Streamlit reruns the whole script after each interaction; every helper here waits for that rerun to finish
+(the app root's `data-test-script-state` goes back to `notRunning`) before the next step, so tests wait on
+conditions, never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Download, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+RERUN_TIMEOUT_MS = 60_000
+# How long a just-triggered rerun may take to show up as "running" before we conclude the click did not
+# start one (e.g. typing inside a form): short, since the script state flips within a few frames.
+RERUN_START_GRACE_MS = 1_500
+
+APP_ROOT = '[data-testid="stApp"]'
+IDLE_APP = f'{APP_ROOT}[data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
+BUSY_APP = f'{APP_ROOT}[data-test-script-state="running"], {APP_ROOT}[data-test-script-state="rerunRequested"]'
+
+
+def exact(text: str) -> re.Pattern[str]:
+    """A pattern matching a label exactly, ignoring surrounding whitespace."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+# Counts script runs in the browser: a run that starts and ends between two polls is still seen.
+RUN_COUNTER_SCRIPT = """
+(() => {
+  window.__fleetScriptRuns = 0;
+  const observer = new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.target.getAttribute('data-test-script-state') === 'running') window.__fleetScriptRuns += 1;
+    }
+  });
+  const start = () => observer.observe(document.documentElement, {
+    subtree: true, attributes: true, attributeFilter: ['data-test-script-state'],
+  });
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
+def install_run_counter(context: BrowserContext) -> None:
+    context.add_init_script(RUN_COUNTER_SCRIPT)
+
+
+def script_runs(page: Page) -> int:
+    return int(page.evaluate("window.__fleetScriptRuns || 0"))
+
+
+def wait_until_idle(page: Page) -> None:
+    """Wait until no script run is going on and no element from a previous run is left on screen."""
+    page.wait_for_selector(IDLE_APP, state="attached", timeout=RERUN_TIMEOUT_MS)
+    # Elements left over from the previous run are marked stale until the new run replaces or removes them.
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=RERUN_TIMEOUT_MS)
+
+
+@contextmanager
+def rerun(page: Page) -> Iterator[None]:
+    """Around an action that makes Streamlit rerun the script: wait for that run to start and to finish."""
+    before = script_runs(page)
+    yield
+    # When the action started no run (nothing changed), the grace expires and idle is already true.
+    with suppress(PlaywrightTimeout):
+        page.wait_for_function(f"(window.__fleetScriptRuns || 0) > {before}", timeout=RERUN_START_GRACE_MS)
+    wait_until_idle(page)
+
+
+def _in_form(locator: Locator) -> bool:
+    """Widgets inside st.form do not rerun the script until the form is submitted."""
+    return locator.locator('xpath=ancestor::*[@data-testid="stForm"]').count() > 0
+
+
+def open_app(page: Page, url: str) -> None:
+    """Load the app and wait for its first script run to finish (the root reads `initial` until then)."""
+    page.goto(url, wait_until="domcontentloaded")
+    wait_until_idle(page)
+
+
+def widget(root: Page | Locator, test_id: str, label: str) -> Locator:
+    """The widget of kind `test_id` (stTextInput, stSelectbox…) whose visible label is exactly `label`.
+
+    `test_id` may list several kinds separated by commas ("stTextInput,stTextArea")."""
+    page = root if isinstance(root, Page) else root.page
+    label_locator = page.locator('[data-testid="stWidgetLabel"]').filter(has_text=exact(label))
+    kinds = ", ".join(f'[data-testid="{kind.strip()}"]' for kind in test_id.split(","))
+    return root.locator(kinds).filter(has=label_locator)
+
+
+def _the_one(locator: Locator, description: str) -> Locator:
+    expect(locator, f"exactly one {description}").to_have_count(1, timeout=RERUN_TIMEOUT_MS)
+    return locator
+
+
+def _after_input(page: Page, box: Locator) -> AbstractContextManager[None]:
+    return nullcontext() if _in_form(box) else rerun(page)
+
+
+def fill_text(page: Page, label: str, value: str, *, scope: Locator | None = None) -> None:
+    """Type into a st.text_input / st.number_input / st.text_area and commit the value (Tab), like a user."""
+    box = _the_one(widget(scope or page, "stTextInput,stNumberInput,stTextArea", label), f"text field {label!r}")
+    field = box.locator("input, textarea").first
+    with _after_input(page, box):
+        field.fill(value)
+        field.press("Tab")
+
+
+def text_value(page: Page, label: str, *, scope: Locator | None = None) -> str:
+    box = _the_one(widget(scope or page, "stTextInput,stNumberInput,stTextArea", label), f"text field {label!r}")
+    return box.locator("input, textarea").first.input_value()
+
+
+def _choose(page: Page, box: Locator, option: str, search: str) -> None:
+    combobox = box.get_by_role("combobox")
+    combobox.click()
+    # Typing narrows long lists (a country list) so the option is rendered rather than scrolled out of view.
+    combobox.fill(search)
+    choice = page.get_by_role("listbox").get_by_role("option").filter(has_text=exact(option)).first
+    choice.click()
+
+
+def select_option(
+    page: Page, label: str, option: str, *, search: str | None = None, scope: Locator | None = None
+) -> None:
+    """Choose `option` in the st.selectbox labelled `label` (a combobox: open it, type to filter, click)."""
+    box = _the_one(widget(scope or page, "stSelectbox", label), f"select box {label!r}")
+    with _after_input(page, box):
+        _choose(page, box, option, option if search is None else search)
+        expect(box.get_by_role("combobox")).to_have_value(option)
+
+
+def selected_option(page: Page, label: str, *, scope: Locator | None = None) -> str:
+    box = _the_one(widget(scope or page, "stSelectbox", label), f"select box {label!r}")
+    return box.get_by_role("combobox").input_value()
+
+
+def select_options(page: Page, label: str, options: list[str], *, scope: Locator | None = None) -> None:
+    """Add each of `options` to the st.multiselect labelled `label`."""
+    box = _the_one(widget(scope or page, "stMultiSelect", label), f"multiselect {label!r}")
+    for option in options:
+        with _after_input(page, box):
+            _choose(page, box, option, option)
+            page.keyboard.press("Escape")
+
+
+def form(page: Page, submit_label: str) -> Locator:
+    """The st.form whose submit button reads `submit_label`."""
+    button = page.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
+    return page.locator('[data-testid="stForm"]').filter(has=button)
+
+
+def submit_form(page: Page, submit_label: str, *, scope: Locator | None = None) -> None:
+    root = scope or page
+    button = root.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
+    _the_one(button, f"form submit button {submit_label!r}")
+    with rerun(page):
+        button.click()
+
+
+def buttons(page: Page | Locator, label: str) -> Locator:
+    return page.locator('[data-testid="stButton"] button').filter(has_text=exact(label))
+
+
+def click_button(page: Page, label: str, *, scope: Locator | None = None) -> None:
+    button = _the_one(buttons(scope or page, label), f"button {label!r}")
+    with rerun(page):
+        button.click()
+
+
+def download_buttons(page: Page | Locator, label: str | None = None) -> Locator:
+    found = page.locator('[data-testid="stDownloadButton"] button')
+    return found if label is None else found.filter(has_text=exact(label))
+
+
+def download(page: Page, label: str, target: Path, *, scope: Locator | None = None) -> Path:
+    """Click the st.download_button labelled `label` and save what the browser receives to `target`."""
+    button = _the_one(download_buttons(scope or page, label), f"download button {label!r}")
+    with rerun(page), page.expect_download(timeout=RERUN_TIMEOUT_MS) as info:
+        button.click()
+    received: Download = info.value
+    received.save_as(target)
+    return target
+
+
+def toasts(page: Page) -> Locator:
+    return page.locator('[data-testid="stToast"]')
+
+
+def alerts(page: Page | Locator, kind: str | None = None) -> Locator:
+    """st.error/st.warning/st.info/st.success boxes; `kind` narrows to one of error, warning, info, success."""
+    if kind is None:
+        return page.locator('[data-testid="stAlert"]')
+    return page.locator(f'[data-testid="stAlertContent{kind.capitalize()}"]')
+
+
+def exceptions(page: Page) -> Locator:
+    return page.locator('[data-testid="stException"]')
+
+
+def expect_no_exception(page: Page) -> None:
+    """A traceback on screen is a bug in the app, never an expected outcome."""
+    shown = exceptions(page)
+    if shown.count():
+        raise AssertionError("The app shows an exception:\n" + shown.first.inner_text()[:2000])
+
+
+def _expand_navigation(page: Page) -> None:
+    more = page.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and more.first.inner_text().startswith("View") and "more" in more.first.inner_text():
+        more.first.click()
+
+
+def navigation_links(page: Page) -> Locator:
+    _expand_navigation(page)
+    return page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]')
+
+
+def navigation_titles(page: Page) -> list[str]:
+    expect(navigation_links(page).first).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+    return [text.strip() for text in navigation_links(page).all_inner_texts()]
+
+
+def navigate(page: Page, title: str) -> None:
+    """Open a page through the sidebar navigation, by its title."""
+    link = _the_one(navigation_links(page).filter(has_text=exact(title)), f"navigation link {title!r}")
+    with rerun(page):
+        link.click()
