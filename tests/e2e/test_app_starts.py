@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import streamlit_ui as ui
-from tests.e2e.conftest import RunningApp
+from tests.e2e.fleet_app import RunningApp
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
