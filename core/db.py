@@ -242,6 +242,20 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class FieldEventTime(Base):
+    """When Meta last set one field of one object (number, template, portfolio, WABA).
+
+    One clock per field, not per object: webhooks arrive late and out of order and each sets only some fields,
+    so a late event may still set a field no newer event touched; shuffled delivery then ends in the same state.
+    """
+
+    __tablename__ = "field_event_times"
+    object_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    object_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field: Mapped[str] = mapped_column(String(60), primary_key=True)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 def normalize_database_url(url: str) -> str:
     """Plain 'postgresql://' URLs are served by psycopg 3; a relative SQLite path gets its folder created."""
     parsed = make_url(url)
