@@ -1,0 +1,107 @@
+"""Read-side views the dashboard needs on top of `core.queries`: at-risk lists, health counts, capacity,
+audit filter choices and the countries a phone number can be typed for. Rules stay in `core.model`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+import phonenumbers
+from phonenumbers import geocoder
+from sqlalchemy import Engine, select
+
+from core import model
+from core.db import AuditEntry
+
+# phonenumbers' geocoder has no English name for these few regions.
+_REGION_NAMES_MISSING = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+
+
+@cache
+def phone_regions() -> tuple[tuple[str, str], ...]:
+    """Every region a national-format number can be typed for: (region code, 'France (+33)'), by name."""
+    regions = []
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(code)
+        name = (geocoder.country_name_for_number(example, "en") if example else "") or _REGION_NAMES_MISSING.get(
+            code, code
+        )
+        regions.append((code, f"{name} (+{phonenumbers.country_code_for_region(code)})"))
+    return tuple(sorted(regions, key=lambda region: region[1]))
+
+
+def risk_reasons(quality_rating: str | None, status: str | None) -> str:
+    """Why a number is on the at-risk list, in words ('' when it is not at risk)."""
+    reasons = []
+    if (quality_rating or "") in model.AT_RISK_QUALITY:
+        reasons.append(f"quality {quality_rating}")
+    if (status or "") in model.AT_RISK_STATUS:
+        reasons.append(f"status {status}")
+    return ", ".join(reasons)
+
+
+def at_risk_numbers(numbers: pd.DataFrame) -> pd.DataFrame:
+    """Numbers of active groups that are at risk (quality or status), worst first, with the reason."""
+    active = numbers[(numbers["group_state"] == "active") & numbers["at_risk"]].copy()
+    active["reason"] = [risk_reasons(q, s) for q, s in zip(active["quality_rating"], active["status"], strict=True)]
+    severity = active["quality_rating"].eq("RED").astype(int) * 2 + active["status"].isin(model.AT_RISK_STATUS).astype(
+        int
+    )
+    return (
+        active.assign(_severity=severity)
+        .sort_values(["_severity", "workspace", "waba", "phone_e164"], ascending=[False, True, True, True])
+        .drop(columns="_severity")
+    )
+
+
+def low_limit_portfolios(portfolios: pd.DataFrame) -> pd.DataFrame:
+    """Portfolios whose shared messaging limit is low for their number of senders, with the limit per sender."""
+    low = portfolios[portfolios["limit_is_low"]].copy()
+    low["daily_limit_per_sender"] = low["daily_limit"] / low["active_numbers"]
+    return low.sort_values("daily_limit_per_sender")
+
+
+def health_counts(numbers: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
+    """How many numbers of active groups have each value of `column` (known values first, in `order`)."""
+    active = numbers[numbers["group_state"] == "active"]
+    counts = active[column].fillna("(none)").value_counts()
+    values = [value for value in order if value in counts.index] + sorted(set(counts.index) - set(order))
+    return pd.DataFrame({column: values, "numbers": [int(counts[value]) for value in values]})
+
+
+def waba_capacity(wabas: pd.DataFrame) -> pd.DataFrame:
+    """Active WABAs with the sender slots they have left (of 20), fullest first."""
+    active = wabas[wabas["state"] == "active"].copy()
+    active["free_slots"] = active["number_limit"] - active["active_numbers"]
+    return active.sort_values(["free_slots", "workspace", "waba"])
+
+
+def audit_filter_options(engine: Engine) -> dict[str, list[str]]:
+    """The actors and object types the audit log can be narrowed to."""
+    with engine.connect() as connection:
+        actors = connection.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor)).all()
+        object_types = connection.scalars(
+            select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
+        ).all()
+    return {"actors": list(actors), "object_types": list(object_types)}
+
+
+def archived_groups(archived: pd.DataFrame, reattachable: pd.DataFrame) -> pd.DataFrame:
+    """Archived groups, newest first, marking those whose number has no active group now (free to re-attach)."""
+    groups = archived.copy()
+    groups["reattachable"] = groups["phone_e164"].isin(set(reattachable["phone_e164"]))
+    return groups.sort_values("archived_at", ascending=False)
+
+
+def waba_choices(wabas: pd.DataFrame) -> dict[str, str]:
+    """Active WABAs a number can be added to, as {Meta WABA id: 'Fashion FR — EU Brands (id) · 12/20 numbers'}."""
+    active = wabas[wabas["state"] == "active"]
+    return {
+        row.waba_id: f"{row.waba} — {row.workspace} ({row.waba_id}) · {row.active_numbers}/{row.number_limit} numbers"
+        for row in active.itertuples(index=False)
+    }
+
+
+def of_wabas(frame: pd.DataFrame, waba_ids: list[str]) -> pd.DataFrame:
+    """Rows of the given WABAs (by Meta WABA id); all rows when none is given."""
+    return frame[frame["waba_id"].isin(waba_ids)] if waba_ids else frame

@@ -1,0 +1,138 @@
+"""Accounts: workspaces, their business portfolios and WhatsApp Business Accounts; admins add them here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import model, services
+from pages import common
+
+common.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
+admin = common.is_admin()
+if common.fleet_is_empty():
+    if admin:
+        st.info(
+            "No workspace yet. Start with **Add workspace** below, then **Add business portfolio** and "
+            "**Add WhatsApp Business Account**; numbers are added in **Subscriptions**.",
+            icon=":material/info:",
+        )
+    else:
+        common.empty_fleet_notice()
+else:
+    st.subheader("Workspaces")
+    common.table(
+        common.read("workspaces"),
+        "accounts_workspaces",
+        ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
+        {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
+    )
+    st.subheader("Business portfolios")
+    portfolios_col, connections_col = st.columns([3, 2])
+    with portfolios_col:
+        common.table(
+            common.read("portfolios"),
+            "accounts_portfolios",
+            ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
+            {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
+        )
+    with connections_col:
+        common.table(
+            common.read("connections"),
+            "accounts_connections",
+            ["workspace", "portfolio", "connected_at"],
+            {"portfolio": "Connected portfolio", "connected_at": "Connected"},
+        )
+    st.subheader("WhatsApp Business Accounts")
+    common.table(
+        common.read("wabas"),
+        "accounts_wabas",
+        ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],
+        {
+            "active_numbers": st.column_config.ProgressColumn(
+                "Numbers (of 20)", format="%d", min_value=0, max_value=model.MAX_NUMBERS_PER_WABA
+            ),
+            "state": "State",
+        },
+    )
+if not admin:
+    st.stop()
+
+TIERS = [tier.value for tier in model.MessagingLimitTier]
+workspace_names = list(common.read("workspaces")["workspace"])
+portfolios = common.read("portfolios")
+portfolio_labels = dict(zip(portfolios["portfolio_id"], portfolios["portfolio"], strict=True))
+
+
+def portfolio_label(meta_id: str) -> str:
+    return f"{portfolio_labels[meta_id]} ({meta_id})"
+
+
+st.subheader("Manage accounts")
+add_workspace, add_portfolio, connect, add_waba = st.tabs(
+    ["Add workspace", "Add business portfolio", "Connect portfolio", "Add WhatsApp Business Account"]
+)
+with add_workspace, st.form("add_workspace_form", clear_on_submit=False):
+    name = st.text_input("Workspace name", key="add_workspace_name", placeholder="e.g. EU Brands")
+    if st.form_submit_button("Add workspace", type="primary"):
+        with common.fleet_errors():
+            added = services.add_workspace(common.engine(), common.current_actor(), name)
+            common.succeed(f"Workspace '{added}' added.", reset={"add_workspace_name": ""})
+
+with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
+    st.caption("A business portfolio is a Meta Business Manager; its messaging limit is shared by all its numbers.")
+    meta_id = st.text_input("Meta business id", key="add_portfolio_meta_id", placeholder="digits, e.g. 102938475610")
+    portfolio_name = st.text_input("Portfolio name", key="add_portfolio_name", placeholder="e.g. Acme Europe")
+    limit = st.selectbox(
+        "Shared messaging limit", TIERS, index=None, key="add_portfolio_limit", placeholder="Not known yet"
+    )
+    if st.form_submit_button("Add business portfolio", type="primary"):
+        with common.fleet_errors():
+            added = services.add_portfolio(
+                common.engine(), common.current_actor(), meta_business_id=meta_id, name=portfolio_name,
+                messaging_limit=limit,
+            )  # fmt: skip
+            common.succeed(
+                f"Business portfolio '{portfolio_name.strip()}' ({added}) added.",
+                reset={"add_portfolio_meta_id": "", "add_portfolio_name": "", "add_portfolio_limit": None},
+            )
+
+with connect, st.form("connect_portfolio_form", clear_on_submit=False):
+    workspace = st.selectbox("Workspace", workspace_names, index=None, key="connect_workspace")
+    portfolio_id = st.selectbox(
+        "Business portfolio", list(portfolio_labels), index=None, key="connect_portfolio", format_func=portfolio_label
+    )
+    if st.form_submit_button("Connect portfolio", type="primary"):
+        with common.fleet_errors():
+            workspace = common.chosen(workspace, "a workspace")
+            portfolio_id = common.chosen(portfolio_id, "a business portfolio")
+            if services.connect_portfolio(
+                common.engine(), common.current_actor(), workspace=workspace, portfolio_meta_id=portfolio_id
+            ):
+                common.succeed(f"Business portfolio {portfolio_label(portfolio_id)} connected to '{workspace}'.")
+            st.info(f"Business portfolio {portfolio_label(portfolio_id)} was already connected to '{workspace}'.")
+
+with add_waba, st.form("add_waba_form", clear_on_submit=False):
+    st.caption(
+        f"At most {model.MAX_WABAS_PER_WORKSPACE} WhatsApp Business Accounts per workspace. A WABA lives in one "
+        "business portfolio, which must be connected to the workspace."
+    )
+    workspace = st.selectbox("Workspace", workspace_names, index=None, key="add_waba_workspace")
+    portfolio_id = st.selectbox(
+        "Business portfolio", list(portfolio_labels), index=None, key="add_waba_portfolio", format_func=portfolio_label
+    )
+    connect_if_needed = st.checkbox(
+        "Connect this portfolio to the workspace if it is not connected yet", value=True, key="add_waba_connect"
+    )
+    waba_id = st.text_input("Meta WABA id", key="add_waba_meta_id", placeholder="digits, e.g. 104996872345678")
+    waba_name = st.text_input("WABA name", key="add_waba_name", placeholder="e.g. Fashion FR")
+    if st.form_submit_button("Add WhatsApp Business Account", type="primary"):
+        with common.fleet_errors():
+            added = services.add_waba(
+                common.engine(), common.current_actor(), workspace=common.chosen(workspace, "a workspace"),
+                portfolio_meta_id=common.chosen(portfolio_id, "a business portfolio"), meta_waba_id=waba_id,
+                name=waba_name, connect_if_needed=connect_if_needed,
+            )  # fmt: skip
+            common.succeed(
+                f"WhatsApp Business Account '{waba_name.strip()}' ({added}) added to '{workspace}'.",
+                reset={"add_waba_meta_id": "", "add_waba_name": ""},
+            )

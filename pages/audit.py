@@ -1,0 +1,54 @@
+"""Audit log (admins): who changed what and when, filterable and exportable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import streamlit as st
+
+from pages import common
+
+common.page_header("Audit log", "Every write, newest first: when, who, what action, which object, before and after.")
+if not common.is_admin():
+    st.error("The audit log is for admins.", icon=":material/lock:")
+    st.stop()
+
+choices = common.read("audit_options")
+actor_col, type_col, since_col = st.columns(3)
+actor = actor_col.selectbox("User", choices["actors"], index=None, key="audit_actor", placeholder="All")
+object_type = type_col.selectbox(
+    "Object type", choices["object_types"], index=None, key="audit_object_type", placeholder="All"
+)
+since_day = since_col.date_input("Since", value=None, key="audit_since", format="YYYY-MM-DD")
+since = datetime.combine(since_day, time.min, tzinfo=UTC) if since_day else None
+entries = common.read("audit", actor=actor or "", object_type=object_type or "", since=since)
+
+if entries.empty:
+    st.info(
+        "No audit entry matches. Every change made in the app, the CLI or an import is recorded here.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+counted, csv_col, json_col = st.columns([4, 1, 1], vertical_alignment="center")
+counted.caption(f"{len(entries)} entries (at most 5,000 shown; narrow the filters or export from the CLI for more).")
+with csv_col:
+    common.csv_download("Download CSV", entries, file_name=common.export_file_name("audit"), key="audit_download_csv")
+with json_col:
+    common.json_download(
+        "Download JSON", entries, file_name=common.export_file_name("audit", "json"), key="audit_download_json"
+    )
+st.dataframe(
+    entries,
+    hide_index=True,
+    key="audit_table",
+    column_config={
+        "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+        "actor": "User",
+        "action": "Action",
+        "object_type": "Object type",
+        "object_key": "Object",
+        "before": st.column_config.JsonColumn("Before"),
+        "after": st.column_config.JsonColumn("After"),
+    },
+)

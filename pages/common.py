@@ -1,0 +1,352 @@
+"""What every page shares: the engine, the acting user, cached reads, feedback after writes, downloads, colours.
+
+Reads are cached with `st.cache_data`, keyed by the database URL and plain values; every successful write clears
+them (`succeed`) so no page shows stale data. Data changed outside the app (CLI, imports) shows within READ_TTL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, NoReturn
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from core import identity, queries, services, views
+from core.config import load_settings
+from core.db import Engine, make_engine
+from core.errors import FleetError, InvalidInput
+from core.exports import to_csv_bytes, to_json_bytes
+from core.migrate import upgrade
+from core.model import Actor, Role
+
+READ_TTL_SECONDS = 60
+FLASH_KEY = "flash"
+RESETS_KEY = "pending_form_resets"
+
+# One palette for the whole app (colour-blind safe, Okabe-Ito); every colour also comes with its text label.
+QUALITY_COLORS = {"GREEN": "#009E73", "YELLOW": "#E69F00", "RED": "#D55E00", "NA": "#999999", "UNKNOWN": "#999999"}
+STATUS_COLORS = {
+    "CONNECTED": "#009E73",
+    "PENDING": "#56B4E9",
+    "UNVERIFIED": "#56B4E9",
+    "MIGRATED": "#56B4E9",
+    "FLAGGED": "#E69F00",
+    "RATE_LIMITED": "#E69F00",
+    "RESTRICTED": "#D55E00",
+    "DISCONNECTED": "#D55E00",
+    "BANNED": "#D55E00",
+    "DELETED": "#999999",
+    "UNKNOWN": "#999999",
+}
+EMPTY_FLEET_MESSAGE = (
+    "No workspace yet — an admin adds one in **Accounts** (then a business portfolio, a WhatsApp Business Account "
+    "and numbers in **Subscriptions**). To explore with sample data, run `python -m core seed-demo`."
+)
+
+
+# --- configuration, engine and identity ---------------------------------------------------------------------
+
+
+def secrets() -> dict[str, Any]:
+    """`.streamlit/secrets.toml` as a dict; empty when the deployment has none."""
+    try:
+        return st.secrets.to_dict()
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return {}
+
+
+def database_url() -> str:
+    """DATABASE_URL when set, else `[database] url` from the secrets, else the default SQLite file."""
+    configured = secrets().get("database", {}).get("url")
+    if configured and not os.environ.get("DATABASE_URL"):
+        return str(configured)
+    return load_settings().database_url
+
+
+def _dispose(engine: Engine) -> None:
+    engine.dispose()
+
+
+@st.cache_resource(show_spinner="Opening the database…", on_release=_dispose)
+def engine_for(url: str) -> Engine:
+    """The one engine per database URL, with its schema brought up to date."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def engine() -> Engine:
+    return engine_for(database_url())
+
+
+def auth_enabled() -> bool:
+    """Sign-in is on when the secrets have an [auth] section; otherwise the app runs in local mode."""
+    return bool(secrets().get("auth"))
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def _signed_in_actor(url: str, who: str, roles: Mapping[str, Any]) -> Actor:
+    return identity.resolve_signed_in_actor(engine_for(url), who, identity.RoleMapping.from_config(roles))
+
+
+def current_actor() -> Actor:
+    """The acting user: the signed-in user (role from the users table or [roles]) or the local-mode user."""
+    if auth_enabled():
+        if not st.user.get("is_logged_in"):
+            return Actor(name="(signed out)", role=Role.VIEWER)
+        who = identity.signed_in_identity(dict(st.user))
+        return _signed_in_actor(database_url(), who, secrets().get("roles", {}))
+    return services.resolve_local_actor(engine(), load_settings())
+
+
+def is_admin() -> bool:
+    return current_actor().role >= Role.ADMIN
+
+
+def can_export() -> bool:
+    return current_actor().role >= Role.ANALYST
+
+
+# --- cached reads (keyed by the database URL and plain values) ------------------------------------------------
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def _read(url: str, view: str, **kwargs: Any) -> Any:
+    return _VIEWS[view](engine_for(url), **kwargs)
+
+
+_VIEWS = {
+    "is_empty": queries.is_empty,
+    "numbers": queries.numbers_table,
+    "filter_options": queries.filter_options,
+    "workspaces": queries.workspaces_summary,
+    "wabas": queries.wabas_table,
+    "portfolios": queries.portfolios_table,
+    "connections": queries.connections_table,
+    "groups": queries.groups_table,
+    "reattachable": queries.reattachable_numbers,
+    "templates": queries.templates_table,
+    "history": queries.number_history,
+    "audit": queries.audit_table,
+    "audit_options": views.audit_filter_options,
+    "users": queries.users_table,
+}
+
+
+def read(view: str, **kwargs: Any) -> Any:
+    """A cached read: `read("numbers", filters=NumberFilters(...))`, `read("groups", state="active")`…"""
+    return _read(database_url(), view, **kwargs)
+
+
+def fleet_is_empty() -> bool:
+    return bool(read("is_empty"))
+
+
+def empty_fleet_notice() -> bool:
+    """Show what to do on an empty fleet; True when the page has nothing else to show."""
+    if not fleet_is_empty():
+        return False
+    st.info(EMPTY_FLEET_MESSAGE, icon=":material/info:")
+    return True
+
+
+# --- writes: errors, feedback, fresh data -------------------------------------------------------------------
+
+
+@contextmanager
+def fleet_errors() -> Iterator[None]:
+    """Show a rule violation or invalid input in the user's words; the form keeps what was typed."""
+    try:
+        yield
+    except FleetError as error:
+        st.error(str(error), icon=":material/error:")
+
+
+def chosen(value: str | None, what: str) -> str:
+    """A selectbox left empty in a form: say which choice is missing."""
+    if not value:
+        raise InvalidInput(f"Choose {what}.")
+    return value
+
+
+def succeed(message: str, *, reset: Mapping[str, Any] | None = None, keep_visible: bool = False) -> NoReturn:
+    """After a successful write: drop every cached read, empty the form's fields, rerun, and say what happened."""
+    st.cache_data.clear()
+    st.session_state[FLASH_KEY] = {"message": message, "keep_visible": keep_visible}
+    st.session_state[RESETS_KEY] = dict(reset or {})
+    st.rerun()
+
+
+def page_header(title: str, caption: str = "") -> None:
+    """The page title, then the outcome of the last write (toast, and a lasting note when it has a next step)."""
+    for key, value in st.session_state.pop(RESETS_KEY, {}).items():
+        st.session_state[key] = value
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.toast(flash["message"], icon=":material/check_circle:")
+        if flash["keep_visible"]:
+            st.success(flash["message"], icon=":material/check_circle:")
+
+
+# --- UI state that outlives a page (filters) -------------------------------------------------------------------
+
+
+def persisted(
+    store: str,
+    field: str,
+    default: Any,
+    options: list[Any] | None = None,
+    then: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments that make a widget remember its value across pages.
+
+    Streamlit forgets the state of widgets a run does not draw (as on another page), so the value is kept in
+    `st.session_state[store][field]` and put back before the widget is drawn. Values no longer offered are dropped.
+    """
+    saved = st.session_state.setdefault(store, {})
+    value = saved.get(field, default)
+    if options is not None:
+        value = [item for item in value if item in options]
+    widget_key = f"{store}_{field}"
+    st.session_state[widget_key] = value
+    return {"key": widget_key, "on_change": _remember, "args": (store, field, widget_key, then)}
+
+
+def _remember(store: str, field: str, widget_key: str, then: Callable[[], None] | None) -> None:
+    st.session_state.setdefault(store, {})[field] = st.session_state[widget_key]
+    if then is not None:
+        then()
+
+
+def forget(store: str) -> None:
+    """Back to defaults: the widgets are redrawn from an empty store on the next run."""
+    st.session_state[store] = {}
+
+
+# --- presentation ----------------------------------------------------------------------------------------------
+
+
+def _when(label: str, fmt: str = "YYYY-MM-DD HH:mm") -> Any:
+    return st.column_config.DatetimeColumn(label, format=fmt)
+
+
+def _tags(label: str, palette: Mapping[str, str]) -> Any:
+    """Coloured cells that keep their text label: a one-tag list per cell (see `as_tags`)."""
+    return st.column_config.MultiselectColumn(label, options=list(palette), color=list(palette.values()))
+
+
+# One label per column name, so a column reads the same on every page.
+COLUMNS: dict[str, Any] = {
+    "workspace": "Workspace",
+    "portfolio": "Portfolio",
+    "portfolio_id": "Meta business id",
+    "waba": "WABA",
+    "waba_id": "Meta WABA id",
+    "subscription_group": "Subscription group",
+    "group_state": "Group state",
+    "phone_e164": "E.164",
+    "phone_international": st.column_config.TextColumn("Number", pinned=True),
+    "display_name": "Display name",
+    "status": _tags("Status", STATUS_COLORS),
+    "quality_rating": _tags("Quality", QUALITY_COLORS),
+    "quality_score": _tags("Quality", QUALITY_COLORS),
+    "messaging_limit_tier": st.column_config.TextColumn("Own tier", help="The number's own messaging-limit tier"),
+    "portfolio_messaging_limit": st.column_config.TextColumn(
+        "Portfolio limit", help="Shared by every number of the business portfolio (since October 2025)"
+    ),
+    "messaging_limit": "Shared messaging limit",
+    "name_status": "Name status",
+    "updated_at": _when("Last change"),
+    "created_at": _when("Created", "YYYY-MM-DD"),
+    "archived_at": _when("Archived"),
+    "unknown_values": st.column_config.TextColumn("Unknown values", help="Values from Meta that are new to us"),
+    "active_numbers": "Active numbers",
+    "templates": "Templates",
+    "wabas": "WABAs",
+    "portfolios": "Portfolios",
+    "numbers": "Numbers",
+    "template": "Template",
+    "language": "Language",
+    "category": "Category",
+    "state": "State",
+}
+UNTAGGED = {"status": "Status", "quality_rating": "Quality", "quality_score": "Quality"}
+
+
+def as_tags(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Turn text columns into one-tag lists, so their cells can be coloured (the text label stays)."""
+    tagged = frame.copy()
+    for column in columns:
+        tagged[column] = tagged[column].map(lambda value: [value] if isinstance(value, str) and value else [])
+    return tagged
+
+
+def table(
+    frame: pd.DataFrame,
+    key: str,
+    columns: list[str],
+    labels: Mapping[str, Any] | None = None,
+    *,
+    tags: Iterable[str] = (),
+    **options: Any,
+) -> Any:
+    """A read-only table of `columns` in that order, labelled from COLUMNS (or `labels`), `tags` coloured."""
+    tags = [column for column in tags if column in columns]
+    config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
+    config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
+    config.update(labels or {})
+    shown = as_tags(frame, tags) if tags else frame
+    return st.dataframe(shown, hide_index=True, key=key, column_order=columns, column_config=config, **options)
+
+
+def csv_download(
+    label: str,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    columns: list[str] | None = None,
+) -> None:
+    """A CSV download (analysts and admins only): UTF-8, header row, ISO times, formula-safe cells."""
+    if not can_export():
+        return
+    st.download_button(
+        label,
+        data=_csv_bytes(frame, tuple(columns) if columns else None),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    if not can_export():
+        return
+    st.download_button(
+        label,
+        data=to_json_bytes(frame),
+        file_name=file_name,
+        mime="application/json",
+        key=key,
+        on_click="ignore",
+        icon=":material/data_object:",
+    )
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=20)
+def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> bytes:
+    return to_csv_bytes(frame, list(columns) if columns else None)
+
+
+def export_file_name(stem: str, extension: str = "csv") -> str:
+    return f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M')}.{extension}"

@@ -1,0 +1,108 @@
+"""Overview: capacity per workspace and WABA, fleet health, and what needs attention now."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import model, views
+from pages import common
+from pages.charts_section import render_overview_charts
+
+common.page_header("Overview", "Capacity, health and the numbers that need attention, across every workspace.")
+if common.empty_fleet_notice():
+    st.page_link("pages/accounts.py", label="Go to Accounts", icon=":material/arrow_forward:")
+    st.stop()
+
+numbers = common.read("numbers")
+workspaces = common.read("workspaces")
+wabas = views.waba_capacity(common.read("wabas"))
+at_risk = views.at_risk_numbers(numbers)
+low_portfolios = views.low_limit_portfolios(common.read("portfolios"))
+
+totals = st.columns(5)
+totals[0].metric("Workspaces", len(workspaces))
+totals[1].metric("Active WABAs", int(workspaces["wabas"].sum()))
+totals[2].metric("Active numbers", int(workspaces["active_numbers"].sum()))
+totals[3].metric("Numbers at risk", len(at_risk))
+totals[4].metric("Portfolios with a low limit", len(low_portfolios))
+
+st.subheader("Capacity per workspace")
+common.table(
+    workspaces,
+    "overview_workspaces",
+    ["workspace", "portfolios", "wabas", "active_numbers", "number_capacity", "number_headroom"],
+    {
+        "wabas": st.column_config.ProgressColumn(
+            "WABAs used (of 10)", format="%d", min_value=0, max_value=model.MAX_WABAS_PER_WORKSPACE
+        ),
+        "number_capacity": st.column_config.NumberColumn("Number slots", help="20 per active WABA"),
+        "number_headroom": "Free number slots",
+    },
+)
+
+st.subheader("Capacity per WhatsApp Business Account")
+common.table(
+    wabas,
+    "overview_wabas",
+    ["workspace", "waba", "portfolio", "active_numbers", "free_slots", "templates"],
+    {
+        "active_numbers": st.column_config.ProgressColumn(
+            "Numbers used (of 20)", format="%d", min_value=0, max_value=model.MAX_NUMBERS_PER_WABA
+        ),
+        "free_slots": "Free slots",
+    },
+)
+
+st.subheader("Health of active numbers")
+by_quality, by_status = st.columns(2)
+with by_quality:
+    quality_counts = views.health_counts(numbers, "quality_rating", list(model.QualityRating))
+    common.table(quality_counts, "overview_by_quality", ["quality_rating", "numbers"], tags=["quality_rating"])
+with by_status:
+    status_counts = views.health_counts(numbers, "status", list(model.NumberStatus))
+    common.table(status_counts, "overview_by_status", ["status", "numbers"], tags=["status"])
+render_overview_charts(numbers, "overview")
+
+st.subheader("At-risk numbers")
+if at_risk.empty:
+    st.success("No number is at risk: every active number has a sound quality rating and status.")
+else:
+    st.caption(
+        "Quality YELLOW or RED, or status FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED. "
+        "**Select a row to open the number** on the Numbers page."
+    )
+    picked = common.table(
+        at_risk,
+        "overview_at_risk",
+        ["phone_international", "display_name", "quality_rating", "status", "reason", "waba", "workspace"],
+        {"reason": "Why"},
+        tags=["quality_rating", "status"],
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    if picked.selection.rows:
+        st.switch_page("pages/numbers.py", query_params={"phone": at_risk.iloc[picked.selection.rows[0]]["phone_e164"]})
+
+st.subheader("Portfolios whose shared messaging limit is low")
+if low_portfolios.empty:
+    st.success(f"Every portfolio's shared limit leaves at least {model.LOW_LIMIT_PER_SENDER} conversations per sender.")
+else:
+    st.caption(
+        f"Fewer than {model.LOW_LIMIT_PER_SENDER} daily conversations per sender. "
+        "**Select a row to see the portfolio's numbers.**"
+    )
+    picked_portfolio = common.table(
+        low_portfolios,
+        "overview_low_portfolios",
+        ["portfolio", "portfolio_id", "messaging_limit", "active_numbers", "daily_limit_per_sender"],
+        {
+            "active_numbers": "Senders",
+            "daily_limit_per_sender": st.column_config.NumberColumn("Daily limit per sender", format="%.0f"),
+        },
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    if picked_portfolio.selection.rows:
+        portfolio_id = low_portfolios.iloc[picked_portfolio.selection.rows[0]]["portfolio_id"]
+        st.session_state["numbers_filters"] = {"portfolio_ids": [portfolio_id]}
+        st.switch_page("pages/numbers.py")

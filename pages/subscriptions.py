@@ -1,0 +1,154 @@
+"""Subscriptions: subscription groups per WABA, each bound to one number; admins add, archive and re-attach."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import model, services, views
+from pages import common
+
+common.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
+admin = common.is_admin()
+if common.empty_fleet_notice():
+    st.stop()
+
+wabas = common.read("wabas")
+waba_labels = views.waba_choices(wabas)
+reattachable = common.read("reattachable")
+regions = dict(views.phone_regions())
+shown_wabas = st.multiselect(
+    "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.get,
+    placeholder="All",
+)  # fmt: skip
+active = views.of_wabas(common.read("groups", state="active"), shown_wabas)
+archived = views.of_wabas(views.archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
+group_columns = ["workspace", "waba", "subscription_group", "phone_e164", "display_name", "created_at"]
+
+st.subheader(f"Active subscription groups ({len(active)})")
+if active.empty:
+    hint = " Add one with **Add Subscription Group and Number** below." if admin else ""
+    st.info(f"No active subscription group yet.{hint}", icon=":material/info:")
+else:
+    common.table(active, "subscriptions_active", group_columns, {"phone_e164": "Number"})
+
+st.subheader(f"Archived subscription groups ({len(archived)})")
+if archived.empty:
+    st.caption("No archived group. Archiving a group frees its slot in the WABA and keeps its history.")
+else:
+    reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
+    common.table(
+        archived, "subscriptions_archived", [*group_columns, "archived_at", "reattachable"],
+        {"phone_e164": "Number", "reattachable": reattach_label},
+    )  # fmt: skip
+
+if not admin:
+    st.stop()
+
+st.subheader("Manage subscription groups")
+add_tab, archive_tab, reattach_tab = st.tabs(
+    ["Add Subscription Group and Number", "Archive a group", "Re-attach a number"]
+)
+with add_tab, st.form("add_number_form", clear_on_submit=False):
+    st.caption(
+        f"At most {model.MAX_NUMBERS_PER_WABA} numbers per WABA. A number may exist only once in the "
+        "whole fleet, whatever the format it is typed in."
+    )
+    waba_id = st.selectbox(
+        "WhatsApp Business Account",
+        list(waba_labels),
+        index=None,
+        key="add_number_waba",
+        format_func=waba_labels.get,
+        placeholder="Choose a WABA",
+    )
+    group_name = st.text_input("Subscription group name", key="add_number_group", placeholder="e.g. FR Promotions")
+    phone = st.text_input(
+        "Phone number",
+        key="add_number_phone",
+        placeholder="+33 6 12 34 56 78, 0033612345678, or a national format with its country",
+    )
+    region = st.selectbox(
+        "Country (for national formats)",
+        [None, *regions],
+        key="add_number_region",
+        format_func=lambda code: regions[code] if code else "International (+…)",
+    )
+    display_name = st.text_input("Display name", key="add_number_display_name", placeholder="optional")
+    if st.form_submit_button("Add Subscription Group and Number", type="primary"):
+        with common.fleet_errors():
+            added = services.add_number(
+                common.engine(),
+                common.current_actor(),
+                meta_waba_id=common.chosen(waba_id, "a WhatsApp Business Account"),
+                group_name=group_name,
+                phone=phone,
+                display_name=display_name,
+                region=region,
+            )
+            common.succeed(
+                f"Number {model.format_international(added.e164)} added to '{added.waba_name}' in subscription "
+                f"group '{added.group_name}'.",
+                reset={"add_number_group": "", "add_number_phone": "", "add_number_display_name": ""},
+            )
+
+with archive_tab, st.form("archive_group_form", clear_on_submit=False):
+    group_labels = {
+        row.phone_e164: f"{row.subscription_group} — {row.phone_e164} ({row.waba})"
+        for row in active.itertuples(index=False)
+    }
+    st.warning(
+        "Removing a number takes two steps. **1. Archive its subscription group here**: the group's slot in the "
+        "WABA is freed and its history is kept. **2. Delete the number in Meta Business Manager** "
+        "(WhatsApp Manager › Phone numbers) — this app cannot do that step for you.",
+        icon=":material/warning:",
+    )
+    to_archive = st.selectbox(
+        "Subscription group to archive",
+        list(group_labels),
+        index=None,
+        key="archive_group_phone",
+        format_func=group_labels.get,
+        placeholder="Choose a group",
+    )
+    confirmed = st.checkbox(
+        "I understand: I will then delete the number in Meta Business Manager", key="archive_group_confirm"
+    )
+    if st.form_submit_button("Archive group", type="primary"):
+        with common.fleet_errors():
+            phone_to_archive = common.chosen(to_archive, "a subscription group to archive")
+            if not confirmed:
+                st.error("Tick the confirmation first: archiving is step 1, deleting the number in Meta is step 2.")
+            else:
+                result = services.archive_group(common.engine(), common.current_actor(), phone=phone_to_archive)
+                common.succeed(
+                    result.next_step,
+                    keep_visible=True,
+                    reset={"archive_group_phone": None, "archive_group_confirm": False},
+                )
+
+with reattach_tab, st.form("reattach_number_form", clear_on_submit=False):
+    st.caption("A number whose group was archived can join a new group — it is the same number, with its history.")
+    free = list(reattachable["phone_e164"])
+    number = st.selectbox("Archived number", free, index=None, key="reattach_phone", placeholder="Choose a number")
+    target = st.selectbox(
+        "WhatsApp Business Account",
+        list(waba_labels),
+        index=None,
+        key="reattach_waba",
+        format_func=waba_labels.get,
+        placeholder="Choose a WABA",
+    )
+    new_group = st.text_input("New subscription group name", key="reattach_group")
+    if st.form_submit_button("Re-attach number", type="primary"):
+        with common.fleet_errors():
+            added = services.reattach_number(
+                common.engine(),
+                common.current_actor(),
+                phone=common.chosen(number, "an archived number"),
+                meta_waba_id=common.chosen(target, "a WhatsApp Business Account"),
+                group_name=new_group,
+            )
+            common.succeed(
+                f"Number {added.e164} re-attached to '{added.waba_name}' in subscription group '{added.group_name}'.",
+                reset={"reattach_phone": None, "reattach_group": ""},
+            )

@@ -1,0 +1,59 @@
+"""Templates: message templates per WABA, and the numbers that share each one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.queries import NumberFilters
+from pages import common
+
+common.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")
+if common.empty_fleet_notice():
+    st.stop()
+
+wabas = common.read("wabas")
+waba_labels = dict(zip(wabas["waba_id"], wabas["waba"] + " — " + wabas["workspace"], strict=True))
+chosen = st.multiselect(
+    "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.get, placeholder="All"
+)
+templates = common.read("templates", waba_ids=tuple(chosen))
+if templates.empty:
+    st.info(
+        "No message template yet. Templates come from Meta: import them on the **Import** page "
+        "(Graph API listings or template webhooks).",
+        icon=":material/info:",
+    )
+    st.stop()
+
+st.caption(f"{len(templates)} templates. Select a row to see the numbers that share it.")
+picked = common.table(
+    templates,
+    "templates_table",
+    ["workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"],
+    {
+        "template": "Template",
+        "language": "Language",
+        "category": "Category",
+        "shared_by_numbers": st.column_config.NumberColumn("Shared by numbers", help="Active numbers of the WABA"),
+    },
+    tags=["quality_score"],
+    on_select="rerun",
+    selection_mode="single-row",
+)
+if picked.selection.rows:
+    template = templates.iloc[picked.selection.rows[0]]
+    st.subheader(f"Numbers that can send '{template['template']}' ({template['language']})")
+    numbers = common.read("numbers", filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
+    common.table(
+        numbers,
+        "templates_numbers",
+        [
+            "phone_international",
+            "display_name",
+            "subscription_group",
+            "quality_rating",
+            "status",
+            "messaging_limit_tier",
+        ],
+        tags=["quality_rating", "status"],
+    )

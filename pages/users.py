@@ -1,0 +1,49 @@
+"""Users (admins): who has which role when people sign in with the company account."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import identity, services
+from core.model import Role
+from pages import common
+
+common.page_header("Users", "Roles: viewers read, analysts also export, admins also change the fleet.")
+if not common.is_admin():
+    st.error("User management is for admins.", icon=":material/lock:")
+    st.stop()
+
+if not common.auth_enabled():
+    st.info(
+        "The app runs in local mode (no [auth] section in .streamlit/secrets.toml): everyone acts as the local "
+        "user. The roles below apply once sign-in is configured.",
+        icon=":material/info:",
+    )
+st.caption(
+    "A signed-in user's role comes from this table; if they are not in it, from the [roles] section of the "
+    "secrets; otherwise they are a viewer."
+)
+
+users = common.read("users")
+if users.empty:
+    st.caption("No user has been given a role yet.")
+else:
+    st.dataframe(
+        users,
+        hide_index=True,
+        key="users_table",
+        column_config={
+            "name": "User",
+            "role": "Role",
+            "created_at": st.column_config.DatetimeColumn("Since", format="YYYY-MM-DD"),
+        },
+    )
+
+with st.form("set_role_form", clear_on_submit=False):
+    name = st.text_input("User e-mail", key="set_role_name", placeholder="alice@example.com")
+    role = st.selectbox("Role", [r.label for r in Role], index=0, key="set_role_role")
+    if st.form_submit_button("Save role", type="primary"):
+        with common.fleet_errors():
+            who = identity.normalize_identity(name)
+            services.set_user_role(common.engine(), common.current_actor(), name=who, role=role)
+            common.succeed(f"User '{who}' is now {role}.", reset={"set_role_name": ""})

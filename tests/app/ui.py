@@ -1,0 +1,39 @@
+"""Small readers and actions over an AppTest run, named after what a user sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+
+def texts(elements: Any) -> list[str]:
+    return [element.value for element in elements]
+
+
+def shown_text(at: AppTest) -> str:
+    """Every piece of text on the page (titles, markdown, captions, alerts), for 'the user can read X' checks."""
+    kinds = ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error")
+    return "\n".join(str(element.value) for kind in kinds for element in getattr(at, kind))
+
+
+def button(at: AppTest, label: str) -> Any:
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button '{label}'; buttons: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def submit(at: AppTest, label: str) -> AppTest:
+    return button(at, label).click().run()
+
+
+def labels(elements: Any) -> list[str]:
+    return [element.label for element in elements]
+
+
+def has_exception(at: AppTest) -> bool:
+    return len(at.exception) > 0
+
+
+def exceptions(at: AppTest) -> list[str]:
+    return [element.value for element in at.exception]
