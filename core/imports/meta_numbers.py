@@ -1,0 +1,506 @@
+"""Graph API phone-number listings (`GET /{waba-id}/phone_numbers`): create missing numbers, update known ones.
+
+Accepted files (JSON, UTF-8):
+- one page, as Meta returns it: `{"data": [...], "paging": {...}}` (the WABA is named with --waba);
+- several pages: a JSON array of pages, or JSON Lines with one page per line (same WABA);
+- several WABAs: an object mapping each WABA id to its page or array of pages: `{"102290129340398": {"data": …}}`.
+
+Numbers are matched by Meta phone-number id when the fleet knows it, else by E.164 read from
+`display_phone_number` ("+1 631-555-5555"). A field Meta leaves out keeps its stored value; an unknown enumerated
+value is stored as-is and reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import model
+from core.errors import InvalidInput
+from core.imports import fleet
+from core.imports.reading import (
+    Document,
+    clean_imported_name,
+    kind_of,
+    parse_json_documents,
+    read_known_value,
+    read_meta_id,
+    unknown_keys,
+)
+from core.imports.report import CreateNumber, HealthSnapshot, ImportPlan, Notice, Problem
+
+KIND = "meta-numbers"
+SOURCE = "meta-listing"
+
+KNOWN_VALUES: dict[str, Any] = {
+    "status": model.NumberStatus,
+    "quality_rating": model.QualityRating,
+    "messaging_limit_tier": model.MessagingLimitTier,
+    "name_status": model.NameStatus,
+    "code_verification_status": ("VERIFIED", "NOT_VERIFIED", "EXPIRED"),
+    "platform_type": ("CLOUD_API", "ON_PREMISE", "NOT_APPLICABLE"),
+    "account_mode": ("LIVE", "SANDBOX"),
+    "throughput_level": model.ThroughputLevel,
+}
+IMPORTED_FIELDS = {
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "status",
+    "quality_rating",
+    "messaging_limit_tier",
+    "whatsapp_business_manager_messaging_limit",
+    "name_status",
+    "code_verification_status",
+    "platform_type",
+    "account_mode",
+    "throughput",
+}
+# Fields of Meta's phone-number node this fleet does not keep: read without a warning.
+KNOWN_UNUSED_FIELDS = {
+    "last_onboarded_time",
+    "is_official_business_account",
+    "is_pin_enabled",
+    "is_on_biz_app",
+    "is_preverified_number",
+    "new_name_status",
+    "new_certificate",
+    "certificate",
+    "webhook_configuration",
+    "health_status",
+    "quality_score",
+    "search_visibility",
+    "conversational_automation",
+    "eligibility_for_api_business_global_search",
+    "messaging_limit",
+    "country_code",
+    "country_dial_code",
+    "official_business_account",
+}
+PAGE_KEYS = {"data", "paging", "summary"}
+
+
+@dataclass(frozen=True)
+class ListedNumber:
+    where: str
+    meta_waba_id: str
+    e164: str
+    meta_id: str | None
+    values: dict[str, str]
+    portfolio_limit: str | None
+    unknown_fields: tuple[str, ...] = ()
+
+
+@dataclass
+class Listing:
+    numbers: list[ListedNumber] = field(default_factory=list)
+    complete_wabas: set[str] = field(default_factory=set)
+    incomplete_wabas: set[str] = field(default_factory=set)
+    warnings: list[Notice] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+
+
+def parse_listing(text: str, waba: str | None) -> Listing:
+    """Read and check the whole listing (no database): every problem is reported with where it is."""
+    listing = Listing()
+    documents, listing.errors = parse_json_documents(text)
+    if listing.errors:
+        return listing
+    try:
+        waba_id = read_meta_id("--waba", waba) if waba else None
+    except InvalidInput as error:
+        listing.errors.append(Problem("--waba", str(error)))
+        return listing
+    for waba_key, pages in _pages_by_waba(documents, waba_id, listing):
+        _read_pages(waba_key, pages, listing)
+    unknown = Counter(name for number in listing.numbers for name in number.unknown_fields)
+    if unknown:
+        fields_text = ", ".join(f"'{name}' ({count} row(s))" for name, count in sorted(unknown.items()))
+        listing.warnings.append(Notice("file", f"unknown fields not imported: {fields_text}."))
+    return listing
+
+
+def _pages_by_waba(
+    documents: list[Document], waba_id: str | None, listing: Listing
+) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """[(WABA id, [(where, page), …])] for each accepted file shape."""
+    single = documents[0].value if len(documents) == 1 and documents[0].line is None else None
+    if isinstance(single, dict) and "data" not in single:
+        if waba_id is not None:
+            listing.errors.append(Problem("--waba", "the file maps WABA ids to listings; leave out --waba."))
+            return []
+        shaped = []
+        for key, value in single.items():
+            try:
+                meta_id = read_meta_id("WABA id", key)
+            except InvalidInput as error:
+                listing.errors.append(Problem(f"key {key!r}", f"{error} (expected a page with 'data', or WABA ids)."))
+                continue
+            pages = value if isinstance(value, list) else [value]
+            shaped.append((meta_id, [(f"WABA {meta_id}, page {i + 1}", page) for i, page in enumerate(pages)]))
+        return shaped
+    if waba_id is None:
+        listing.errors.append(
+            Problem("--waba", "name the WABA this listing belongs to (--waba ID), or map WABA ids to listings.")
+        )
+        return []
+    if isinstance(single, list):
+        return [(waba_id, [(f"page {i + 1}", page) for i, page in enumerate(single)])]
+    return [(waba_id, [(document.at() if document.line else "page 1", document.value) for document in documents])]
+
+
+def _read_pages(waba_id: str, pages: list[tuple[str, Any]], listing: Listing) -> None:
+    complete = True
+    for where, page in pages:
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            got = "no 'data' list" if isinstance(page, dict) else kind_of(page)
+            listing.errors.append(Problem(where, f'expected a Graph API page {{"data": [...]}}, got {got}.'))
+            continue
+        extra = unknown_keys(page, PAGE_KEYS)
+        if extra:
+            listing.warnings.append(Notice(where, f"keys ignored: {', '.join(extra)}."))
+        paging = page.get("paging")
+        complete = complete and not (isinstance(paging, dict) and paging.get("next"))
+        for index, item in enumerate(page["data"]):
+            row_where = f"{where}, data[{index}]"
+            try:
+                listing.numbers.append(_read_number(waba_id, item, row_where, listing.warnings))
+            except InvalidInput as error:
+                listing.errors.append(Problem(row_where, str(error)))
+    (listing.complete_wabas if complete else listing.incomplete_wabas).add(waba_id)
+
+
+def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice]) -> ListedNumber:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"expected a phone number object, got {kind_of(item)}.")
+    if "display_phone_number" not in item:
+        raise InvalidInput("missing field 'display_phone_number'.")
+    raw_phone = item["display_phone_number"]
+    if not isinstance(raw_phone, str):
+        raise InvalidInput(f"Field 'display_phone_number' must be text, got {kind_of(raw_phone)}.")
+    e164 = model.normalize_phone_number(raw_phone, strict=False)
+    meta_id = read_meta_id("id", item["id"]) if item.get("id") is not None else None
+    values: dict[str, str] = {}
+    if item.get("verified_name") is not None:
+        values["display_name"] = clean_imported_name("verified_name", item["verified_name"], required=False)
+    for name in (
+        "status",
+        "quality_rating",
+        "messaging_limit_tier",
+        "name_status",
+        "code_verification_status",
+        "platform_type",
+        "account_mode",
+    ):
+        if item.get(name) is not None:
+            values[name] = read_known_value(name, item[name], KNOWN_VALUES[name], where, warnings)
+    throughput = item.get("throughput")
+    if throughput is not None:
+        if not isinstance(throughput, dict) or "level" not in throughput:
+            raise InvalidInput("Field 'throughput' must be an object with a 'level'.")
+        values["throughput_level"] = read_known_value(
+            "throughput.level", throughput["level"], KNOWN_VALUES["throughput_level"], where, warnings
+        )
+    limit = item.get("whatsapp_business_manager_messaging_limit")
+    portfolio_limit = (
+        read_known_value("whatsapp_business_manager_messaging_limit", limit, model.MessagingLimitTier, where, warnings)
+        if limit is not None
+        else None
+    )
+    unknown = tuple(unknown_keys(item, IMPORTED_FIELDS | KNOWN_UNUSED_FIELDS))
+    return ListedNumber(where, waba_id, e164, meta_id, values, portfolio_limit, unknown)
+
+
+# --- the plan ----------------------------------------------------------------------------------------------------
+
+
+def plan_listing(
+    session: Session,
+    plan: ImportPlan,
+    listing: Listing,
+    *,
+    group_prefix: str | None,
+    now: datetime,
+    lock: bool,
+) -> None:
+    """Compare the listing with the fleet and fill the plan (errors included); nothing is written."""
+    plan.rows_read = len(listing.numbers)
+    plan.warnings += listing.warnings
+    plan.errors += listing.errors
+    if not listing.numbers and not listing.complete_wabas:
+        return
+    try:
+        prefix = clean_imported_name("group prefix", group_prefix) if group_prefix else None
+    except InvalidInput as error:
+        plan.errors.append(Problem("--group-prefix", str(error)))
+        return
+    wabas = fleet.load_wabas(session, {n.meta_waba_id for n in listing.numbers} | listing.complete_wabas, lock=lock)
+    _check_wabas(wabas, listing, plan)
+    numbers = _unique_numbers(listing.numbers, plan)
+    if plan.errors:
+        return
+    stored = fleet.load_numbers(session, [n.e164 for n in numbers], [n.meta_id for n in numbers if n.meta_id])
+    by_e164 = {row.e164: row for row in stored.values()}
+    by_meta_id = {
+        row.values["meta_phone_number_id"]: row for row in stored.values() if row.values["meta_phone_number_id"]
+    }
+    clocks = fleet.load_clocks(session, "phone_number", stored)
+    tracked: dict[int, fleet.Tracked] = {}
+    new_groups: list[tuple[ListedNumber, fleet.NumberRow | None, str]] = []
+    for listed in numbers:
+        waba = wabas[listed.meta_waba_id]
+        try:
+            row = _match(listed, by_e164, by_meta_id)
+        except InvalidInput as error:
+            plan.errors.append(Problem(listed.where, str(error)))
+            continue
+        if row is not None and row.group_waba_id is not None and row.group_waba_id != waba.id:
+            plan.errors.append(
+                Problem(
+                    listed.where,
+                    f"{row.e164} is already active in WABA '{row.group_waba_name}' ({row.group_waba_meta_id}), "
+                    f"subscription group '{row.group_name}'; archive that group first to move it to "
+                    f"{waba.meta_waba_id}.",
+                )
+            )
+            continue
+        if row is None or row.group_waba_id is None:
+            new_groups.append((listed, row, f"{prefix} {listed.e164}" if prefix else listed.e164))
+        if row is not None:
+            number = tracked.setdefault(
+                row.id, fleet.Tracked("phone_number", row.id, row.e164, dict(row.values), clocks.get(row.id, {}))
+            )
+            _offer_values(number, listed, now, plan)
+    _check_caps_and_names(session, wabas, new_groups, plan)
+    _plan_portfolio_limits(session, wabas, numbers, now, plan)
+    _report_missing(session, wabas, listing, {n.e164 for n in numbers}, plan)
+    if plan.errors:
+        return
+    _plan_new_groups(wabas, new_groups, tracked, now, plan)
+    _plan_number_updates(tracked, now, plan)
+
+
+def _check_wabas(wabas: dict[str, fleet.WabaRow], listing: Listing, plan: ImportPlan) -> None:
+    for meta_id in sorted({n.meta_waba_id for n in listing.numbers} | listing.complete_wabas):
+        waba = wabas.get(meta_id)
+        if waba is None:
+            plan.errors.append(
+                Problem(f"WABA {meta_id}", "is not in the fleet; add it first (python -m core waba add …).")
+            )
+        elif waba.state != "active":
+            plan.errors.append(Problem(f"WABA {meta_id}", f"'{waba.name}' is archived; numbers cannot be added to it."))
+
+
+def _unique_numbers(numbers: list[ListedNumber], plan: ImportPlan) -> list[ListedNumber]:
+    first_by_e164: dict[str, ListedNumber] = {}
+    first_by_id: dict[str, ListedNumber] = {}
+    unique = []
+    for listed in numbers:
+        earlier = first_by_e164.get(listed.e164) or (first_by_id.get(listed.meta_id) if listed.meta_id else None)
+        if earlier is not None:
+            plan.errors.append(Problem(listed.where, f"{listed.e164} is listed twice (also at {earlier.where})."))
+            continue
+        first_by_e164[listed.e164] = listed
+        if listed.meta_id:
+            first_by_id[listed.meta_id] = listed
+        unique.append(listed)
+    return unique
+
+
+def _match(
+    listed: ListedNumber, by_e164: dict[str, fleet.NumberRow], by_meta_id: dict[str, fleet.NumberRow]
+) -> fleet.NumberRow | None:
+    by_number = by_e164.get(listed.e164)
+    by_id = by_meta_id.get(listed.meta_id) if listed.meta_id else None
+    if by_id is not None and by_number is not None and by_id.id != by_number.id:
+        raise InvalidInput(
+            f"Meta phone-number id {listed.meta_id} belongs to {by_id.e164} in the fleet, "
+            f"but {listed.e164} is another stored number."
+        )
+    if by_id is not None and by_number is None:
+        raise InvalidInput(
+            f"Meta phone-number id {listed.meta_id} is {by_id.e164} in the fleet, but Meta lists it as {listed.e164}."
+        )
+    stored_id = by_number.values["meta_phone_number_id"] if by_number else None
+    if by_number is not None and stored_id and listed.meta_id and stored_id != listed.meta_id:
+        raise InvalidInput(
+            f"{listed.e164} has Meta phone-number id {stored_id} in the fleet; the listing says {listed.meta_id}."
+        )
+    return by_number
+
+
+def _offer_values(number: fleet.Tracked, listed: ListedNumber, now: datetime, plan: ImportPlan) -> None:
+    """A listing is what Meta shows at import time: a field that differs takes the value, dated now."""
+    values = dict(listed.values)
+    if listed.meta_id and not number.values.get("meta_phone_number_id"):
+        values["meta_phone_number_id"] = listed.meta_id
+    for name, value in values.items():
+        if number.values.get(name) == value:
+            continue
+        if number.offer(name, value, now, listed.where) is fleet.Offer.STALE:
+            plan.skipped.append(
+                Notice(listed.where, f"{name} '{value}' not taken: a webhook event newer than this import set it.")
+            )
+
+
+def _check_caps_and_names(
+    session: Session,
+    wabas: dict[str, fleet.WabaRow],
+    new_groups: list[tuple[ListedNumber, fleet.NumberRow | None, str]],
+    plan: ImportPlan,
+) -> None:
+    added = Counter(listed.meta_waba_id for listed, _, _ in new_groups)
+    for meta_id, count in sorted(added.items()):
+        waba = wabas[meta_id]
+        if waba.active_numbers + count > model.MAX_NUMBERS_PER_WABA:
+            plan.errors.append(
+                Problem(
+                    f"WABA {meta_id}",
+                    f"'{waba.name}' has {waba.active_numbers} active numbers and the listing adds {count}: "
+                    f"{waba.active_numbers + count} would exceed the maximum of {model.MAX_NUMBERS_PER_WABA}. "
+                    "Archive subscription groups first; nothing was imported.",
+                )
+            )
+    workspace_of = {listed.e164: wabas[listed.meta_waba_id].workspace_id for listed, _, _ in new_groups}
+    taken = fleet.taken_group_names(session, workspace_of.values(), [name for _, _, name in new_groups])
+    for listed, _, name in new_groups:
+        if (workspace_of[listed.e164], name) in taken:
+            workspace = wabas[listed.meta_waba_id].workspace
+            plan.errors.append(
+                Problem(listed.where, f"workspace '{workspace}' already has an active subscription group '{name}'.")
+            )
+
+
+def _plan_portfolio_limits(
+    session: Session, wabas: dict[str, fleet.WabaRow], numbers: list[ListedNumber], now: datetime, plan: ImportPlan
+) -> None:
+    """`whatsapp_business_manager_messaging_limit` is the portfolio's shared limit: one value per portfolio."""
+    reported: dict[int, list[ListedNumber]] = {}
+    for listed in numbers:
+        if listed.portfolio_limit is not None:
+            reported.setdefault(wabas[listed.meta_waba_id].portfolio_id, []).append(listed)
+    if not reported:
+        return
+    portfolios = fleet.load_portfolios(session, reported)
+    clocks = fleet.load_clocks(session, "portfolio", reported)
+    for portfolio_id, listed_numbers in sorted(reported.items()):
+        meta_id, values = portfolios[portfolio_id]
+        limits = Counter(n.portfolio_limit for n in listed_numbers)
+        limit = listed_numbers[-1].portfolio_limit
+        if len(limits) > 1:
+            shown = ", ".join(f"{value} ({count})" for value, count in sorted(limits.items(), key=str))
+            plan.warnings.append(
+                Notice(f"portfolio {meta_id}", f"numbers report different shared limits: {shown}; '{limit}' is kept.")
+            )
+        portfolio = fleet.Tracked("portfolio", portfolio_id, meta_id, dict(values), clocks.get(portfolio_id, {}))
+        if values["messaging_limit"] != limit:
+            portfolio.offer("messaging_limit", limit, now, listed_numbers[-1].where)
+        if portfolio.touched:
+            plan.updates.append(portfolio.as_update({"limit_event_time": now}))
+
+
+def _report_missing(
+    session: Session, wabas: dict[str, fleet.WabaRow], listing: Listing, listed: set[str], plan: ImportPlan
+) -> None:
+    """Numbers active in a fully listed WABA but absent from Meta's listing: deleted in Meta, or another WABA?"""
+    complete = [wabas[meta_id] for meta_id in sorted(listing.complete_wabas) if meta_id in wabas]
+    active = fleet.active_numbers_of(session, [waba.id for waba in complete])
+    for waba in complete:
+        for e164 in sorted(set(active.get(waba.id, [])) - listed):
+            plan.warnings.append(
+                Notice(f"WABA {waba.meta_waba_id}", f"{e164} is active in '{waba.name}' but not in Meta's listing.")
+            )
+    for meta_id in sorted(listing.incomplete_wabas):
+        plan.warnings.append(
+            Notice(
+                f"WABA {meta_id}",
+                "the listing has more pages (paging.next): numbers on pages not in the file were not compared.",
+            )
+        )
+
+
+def _plan_new_groups(
+    wabas: dict[str, fleet.WabaRow],
+    new_groups: list[tuple[ListedNumber, fleet.NumberRow | None, str]],
+    tracked: dict[int, fleet.Tracked],
+    now: datetime,
+    plan: ImportPlan,
+) -> None:
+    for listed, row, group_name in new_groups:
+        waba = wabas[listed.meta_waba_id]
+        if row is not None:
+            plan.numbers.append(
+                CreateNumber(
+                    listed.e164,
+                    waba.meta_waba_id,
+                    waba.id,
+                    waba.workspace_id,
+                    group_name,
+                    (),
+                    listed.where,
+                    number_id=row.id,
+                )
+            )
+            continue
+        values = {
+            "display_name": "",
+            "status": "PENDING",
+            "quality_rating": "NA",
+            "messaging_limit_tier": "TIER_NOT_SET",
+            "name_status": "NONE",
+        } | listed.values
+        if listed.meta_id:
+            values["meta_phone_number_id"] = listed.meta_id
+        plan.numbers.append(
+            CreateNumber(
+                listed.e164,
+                waba.meta_waba_id,
+                waba.id,
+                waba.workspace_id,
+                group_name,
+                tuple(sorted(values.items())),
+                listed.where,
+            )
+        )
+        plan.snapshots.append(
+            HealthSnapshot(
+                listed.e164,
+                None,
+                now,
+                values["quality_rating"],
+                values["messaging_limit_tier"],
+                values["status"],
+                SOURCE,
+                listed.where,
+            )
+        )
+
+
+def _plan_number_updates(tracked: dict[int, fleet.Tracked], now: datetime, plan: ImportPlan) -> None:
+    for number_id, number in sorted(tracked.items()):
+        if not number.touched:
+            continue
+        extra: dict[str, Any] = {"updated_at": now}
+        changed = {change.field for change in number.changes()}
+        if changed & set(fleet.HEALTH_FIELDS):
+            extra["health_event_time"] = now
+            values = number.values
+            plan.snapshots.append(
+                HealthSnapshot(
+                    number.key,
+                    number_id,
+                    now,
+                    values["quality_rating"],
+                    values["messaging_limit_tier"],
+                    values["status"],
+                    SOURCE,
+                    number.where(),
+                )
+            )
+        if changed & set(fleet.NAME_FIELDS):
+            extra["name_event_time"] = now
+        plan.updates.append(number.as_update(extra))

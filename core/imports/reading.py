@@ -1,0 +1,207 @@
+"""Reading an import file safely: size limit before anything else, UTF-8, JSON or JSON Lines with line numbers,
+and the checks every imported text and enumerated value goes through."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core import model
+from core.errors import InvalidInput
+from core.imports.report import Notice, Problem
+
+# Meta's first WhatsApp Business webhooks date from 2018; a time outside this window is not a Unix time in seconds.
+EARLIEST_EVENT = datetime(2015, 1, 1, tzinfo=UTC)
+LATEST_EVENT = datetime(2100, 1, 1, tzinfo=UTC)
+_FORMULA_START = ("=", "+", "-", "@")
+_MARKUP = re.compile(r"[<>]")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def check_size(size: int, limit: int, source: str) -> None:
+    """Refuse a file over the limit before reading it (FLEET_MAX_IMPORT_BYTES)."""
+    if size > limit:
+        raise InvalidInput(
+            f"File '{source}' is {human_size(size)} ({size:,} bytes); imports accept at most "
+            f"{human_size(limit)} ({limit:,} bytes). Split the file, or raise FLEET_MAX_IMPORT_BYTES."
+        )
+
+
+def decode(data: bytes) -> tuple[str, list[Problem]]:
+    """UTF-8 text (a leading byte-order mark is dropped), or the position of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return "", [Problem(f"line {line}", f"byte {error.start} is not UTF-8 text; save the file as UTF-8.")]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One JSON value of the file: the whole file, or one line of a JSON Lines file."""
+
+    value: Any
+    line: int | None
+
+    def at(self, path: str = "") -> str:
+        """Where something inside this document is: 'line 3, entry[0].changes[1]'."""
+        parts = [f"line {self.line}" if self.line is not None else "", path]
+        return ", ".join(part for part in parts if part) or "file"
+
+
+def parse_json_documents(text: str) -> tuple[list[Document], list[Problem]]:
+    """One JSON document, or JSON Lines (one document per non-blank line); every invalid line is reported."""
+    if not text.strip():
+        return [], [Problem("file", "is empty.")]
+    try:
+        return [Document(_loads(text), None)], []
+    except json.JSONDecodeError as error:
+        if not _looks_like_json_lines(text, error):
+            return [], [Problem(f"line {error.lineno}", f"invalid JSON at column {error.colno}: {error.msg}.")]
+    except (ValueError, RecursionError) as error:
+        return [], [Problem("file", f"invalid JSON: {_reason(error)}.")]
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(Document(_loads(line), number))
+        except json.JSONDecodeError as error:
+            problems.append(Problem(f"line {number}", f"invalid JSON at column {error.colno}: {error.msg}."))
+        except (ValueError, RecursionError) as error:
+            problems.append(Problem(f"line {number}", f"invalid JSON: {_reason(error)}."))
+    return documents, problems
+
+
+def _looks_like_json_lines(text: str, error: json.JSONDecodeError) -> bool:
+    if error.msg == "Extra data":
+        return True
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith("{") and line.endswith("}") for line in lines)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _reason(error: Exception) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
+
+
+# --- values inside a document ------------------------------------------------------------------------------------
+
+
+def kind_of(value: Any) -> str:
+    """How to name a JSON value's type in a message."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def clean_imported_name(field: str, value: object, *, required: bool = True) -> str:
+    """A name coming from a file: `model.clean_name`, and nothing a spreadsheet would run or a page would render
+    as markup, and no invisible direction controls."""
+    text = model.clean_name(field, value, required=required)
+    preview = text if len(text) <= 40 else text[:40] + "…"
+    if text.startswith(_FORMULA_START):
+        raise InvalidInput(
+            f"Field '{field}' starts with '{text[0]}' and would run as a spreadsheet formula: {preview!r}."
+        )
+    if _MARKUP.search(text):
+        raise InvalidInput(f"Field '{field}' contains markup characters (< or >): {preview!r}.")
+    if _BIDI_CONTROLS.search(text) or any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InvalidInput(f"Field '{field}' contains invisible control characters: {preview!r}.")
+    return text
+
+
+def read_known_value(
+    field: str,
+    raw: object,
+    known: Iterable[str] | type[enum.Enum],
+    where: str,
+    warnings: list[Notice],
+) -> str:
+    """An enumerated value reported by Meta: upper-cased; an unknown one is kept as given and reported."""
+    names = set(known.__members__) if isinstance(known, type) else set(known)
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput(f"Field '{field}' must be a non-empty text value, got {kind_of(raw)} {raw!r}.")
+    value = raw.strip().upper()
+    if len(value) > 60 or not re.fullmatch(r"[A-Z0-9_\-]+", value):
+        raise InvalidInput(f"Field '{field}' is not an enumerated value: {raw[:40]!r}.")
+    if value not in names:
+        warnings.append(Notice(where, f"unknown {field} '{value}' stored as-is (this version knows {len(names)})."))
+    return value
+
+
+def read_meta_id(field: str, raw: object) -> str:
+    """Meta ids are digit strings, sometimes sent as JSON numbers (template ids)."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise InvalidInput(f"Field '{field}' must be a Meta id made of digits, got {kind_of(raw)}.")
+    return model.clean_meta_id(field, raw)
+
+
+def read_event_time(raw: object) -> datetime:
+    """`entry.time`: Unix seconds when Meta triggered the webhook."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise InvalidInput(f"Field 'time' must be a Unix time in seconds, got {kind_of(raw)} {raw!r}.")
+    try:
+        at = datetime.fromtimestamp(int(raw), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        at = LATEST_EVENT
+    if not EARLIEST_EVENT <= at < LATEST_EVENT:
+        raise InvalidInput(f"Field 'time' is {raw!r}, not a Unix time in seconds between 2015 and 2100.")
+    return at
+
+
+def read_count(field: str, raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise InvalidInput(f"Field '{field}' must be a whole number ≥ 0, got {kind_of(raw)} {raw!r}.")
+    return raw
+
+
+def read_daily_limit(field: str, raw: object, where: str, warnings: list[Notice]) -> str:
+    """A portfolio's messaging limit as a tier: Meta sends 2000 / -1, "2000", or "TIER_2K"."""
+    if isinstance(raw, bool):
+        raise InvalidInput(f"Field '{field}' must be a number or a tier, got true/false.")
+    if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
+        raw = int(raw.strip())
+    if isinstance(raw, int):
+        tier = model.tier_for_daily_limit(raw)
+        if tier not in model.MessagingLimitTier.__members__:
+            warnings.append(Notice(where, f"daily limit {raw} matches no known tier; stored as '{tier}'."))
+        return tier
+    return read_known_value(field, raw, model.MessagingLimitTier, where, warnings)
+
+
+def optional_text(field: str, raw: object) -> str | None:
+    """A free-text field Meta may send as null."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput(f"Field '{field}' must be text or null, got {kind_of(raw)}.")
+    return model.clean_name(field, raw, required=False)[:200] or None
+
+
+def unknown_keys(value: dict[str, Any], known: Iterable[str]) -> list[str]:
+    return sorted(str(key) for key in value if key not in set(known))
