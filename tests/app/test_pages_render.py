@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.ui import exceptions, shown_text
+from tests.app.ui import exceptions, shown_text, table
 
 FLEET_PAGES = ["overview.py", "accounts.py", "numbers.py", "subscriptions.py", "templates.py", "ecosystem.py"]
 ADMIN_PAGES = ["import_data.py", "audit.py", "users.py"]
@@ -64,7 +64,7 @@ def test_overview_counts_the_demo_fleet(demo_db, open_page):
 def test_overview_at_risk_list_holds_only_numbers_at_risk(demo_db, open_page):
     at = open_page("overview.py")
 
-    at_risk = at.dataframe(key="overview_at_risk").value
+    at_risk = table(at, "overview_at_risk")
     assert len(at_risk) > 0
     for quality, status in zip(at_risk["quality_rating"], at_risk["status"], strict=True):
         assert quality[0] in {"YELLOW", "RED"} or status[0] in {

@@ -37,3 +37,8 @@ def has_exception(at: AppTest) -> bool:
 
 def exceptions(at: AppTest) -> list[str]:
     return [element.value for element in at.exception]
+
+
+def table(at: AppTest, key: str) -> Any:
+    """The data of the table a page drew with `common.table(..., key)` (its cells as a DataFrame)."""
+    return at.get_by_key(f"{key}_box").dataframe[0].value

@@ -1,0 +1,128 @@
+"""Accounts page: admins add workspaces, portfolios and WhatsApp Business Accounts; a broken rule changes nothing."""
+
+from __future__ import annotations
+
+from core import queries, services
+from tests.app.ui import exceptions, submit, table, texts
+from tests.builders import ADMIN, unique_meta_id, workspace_with_portfolio
+
+
+def test_adding_a_workspace_confirms_it_and_lists_it(empty_db, open_page):
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_workspace_name").input("EU Brands")
+    submit(at, "Add workspace")
+
+    assert exceptions(at) == []
+    assert "Workspace 'EU Brands' added." in texts(at.toast)
+    assert list(table(at, "accounts_workspaces")["workspace"]) == ["EU Brands"]
+    assert at.text_input(key="add_workspace_name").value == ""
+
+
+def test_duplicate_workspace_shows_the_reason_and_keeps_the_input(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_workspace_name").input("EU Brands")
+    submit(at, "Add workspace")
+
+    assert texts(at.error) == ["Workspace 'EU Brands' already exists."]
+    assert at.text_input(key="add_workspace_name").value == "EU Brands"
+    assert not at.toast
+
+
+def test_adding_a_portfolio_with_its_shared_limit(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_portfolio_meta_id").input("102938475610")
+    at.text_input(key="add_portfolio_name").input("Acme Europe")
+    at.selectbox(key="add_portfolio_limit").select("TIER_2K")
+    submit(at, "Add business portfolio")
+
+    assert "Business portfolio 'Acme Europe' (102938475610) added." in texts(at.toast)
+    portfolios = queries.portfolios_table(empty_db)
+    assert portfolios[["portfolio_id", "messaging_limit"]].values.tolist() == [["102938475610", "TIER_2K"]]
+
+
+def test_portfolio_id_must_be_digits(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_portfolio_meta_id").input("acme-eu")
+    at.text_input(key="add_portfolio_name").input("Acme Europe")
+    submit(at, "Add business portfolio")
+
+    assert "Meta business id" in texts(at.error)[0]
+    assert queries.portfolios_table(empty_db).empty
+    assert at.text_input(key="add_portfolio_meta_id").value == "acme-eu"
+
+
+def test_connecting_a_portfolio_to_a_workspace(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    portfolio = services.add_portfolio(empty_db, ADMIN, meta_business_id="555", name="Acme Europe")
+    at = open_page("accounts.py")
+
+    at.selectbox(key="connect_workspace").select("EU Brands")
+    at.selectbox(key="connect_portfolio").select(portfolio)
+    submit(at, "Connect portfolio")
+
+    assert "Business portfolio Acme Europe (555) connected to 'EU Brands'." in texts(at.toast)
+    assert queries.connections_table(empty_db)["workspace"].tolist() == ["EU Brands"]
+
+
+def test_adding_a_waba_connects_its_portfolio_when_asked(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    portfolio = services.add_portfolio(empty_db, ADMIN, meta_business_id="555", name="Acme Europe")
+    at = open_page("accounts.py")
+
+    at.selectbox(key="add_waba_workspace").select("EU Brands")
+    at.selectbox(key="add_waba_portfolio").select(portfolio)
+    at.text_input(key="add_waba_meta_id").input("104996872345678")
+    at.text_input(key="add_waba_name").input("Fashion FR")
+    submit(at, "Add WhatsApp Business Account")
+
+    assert "WhatsApp Business Account 'Fashion FR' (104996872345678) added to 'EU Brands'." in texts(at.toast)
+    assert queries.wabas_table(empty_db)["waba"].tolist() == ["Fashion FR"]
+    assert queries.connections_table(empty_db)["portfolio_id"].tolist() == ["555"]
+    assert table(at, "accounts_wabas")["waba"].tolist() == ["Fashion FR"]
+
+
+def test_waba_form_names_the_missing_choice(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_waba_meta_id").input("104996872345678")
+    at.text_input(key="add_waba_name").input("Fashion FR")
+    submit(at, "Add WhatsApp Business Account")
+
+    assert texts(at.error) == ["Choose a workspace."]
+    assert at.text_input(key="add_waba_name").value == "Fashion FR"
+
+
+def test_eleventh_waba_shows_the_limit_and_changes_nothing(empty_db, open_page):
+    portfolio = workspace_with_portfolio(empty_db, "EU Brands")
+    for index in range(10):
+        services.add_waba(
+            empty_db,
+            ADMIN,
+            workspace="EU Brands",
+            portfolio_meta_id=portfolio,
+            meta_waba_id=unique_meta_id(),
+            name=f"WABA {index}",
+        )
+    audit_before = len(queries.audit_table(empty_db))
+    at = open_page("accounts.py")
+
+    at.selectbox(key="add_waba_workspace").select("EU Brands")
+    at.selectbox(key="add_waba_portfolio").select(portfolio)
+    at.text_input(key="add_waba_meta_id").input("104996872345678")
+    at.text_input(key="add_waba_name").input("WABA 11")
+    submit(at, "Add WhatsApp Business Account")
+
+    assert texts(at.error) == ["Workspace 'EU Brands' already has 10 WhatsApp Business Accounts (the maximum is 10)."]
+    assert len(queries.wabas_table(empty_db)) == 10
+    assert len(queries.audit_table(empty_db)) == audit_before
+    assert at.text_input(key="add_waba_name").value == "WABA 11"
+    assert at.text_input(key="add_waba_meta_id").value == "104996872345678"
+    assert not at.toast
