@@ -1,0 +1,389 @@
+"""The data behind the charts: aggregations of the numbers table and the one history query they need.
+
+Charts must stay readable for a 10,000-number fleet, so everything here aggregates: counts per WABA or
+portfolio (the top groups by trouble, the rest in one 'others' bucket), counts per day computed in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Date, Engine, case, cast, func, literal, null, or_, select, true, union_all
+from sqlalchemy.orm import aliased
+
+from core import model, queries
+from core.db import NumberHealthSnapshot, PhoneNumber, SubscriptionGroup, Waba
+from core.diagram import Ecosystem
+from core.palette import QUALITY_ORDER, ordered_values
+
+GroupBy = Literal["waba", "portfolio"]
+OTHERS_KEY = "__others__"
+TOP_GROUPS = 15
+TOP_PORTFOLIOS = 20
+EXAMPLES_PER_SEGMENT = 3
+TIER_ORDER: tuple[str, ...] = (
+    "TIER_NOT_SET",
+    "TIER_50",
+    "TIER_250",
+    "TIER_1K",
+    "TIER_2K",
+    "TIER_10K",
+    "TIER_100K",
+    "TIER_UNLIMITED",
+)
+# Own tiers that leave a number little room (or no known room) to start conversations.
+LOW_TIERS = frozenset({"TIER_NOT_SET", "TIER_50", "TIER_250"})
+# A filter narrower than the fleet is sent to the database as a list of numbers; SQLite accepts 32,766 values.
+MAX_NUMBERS_IN_FILTER = 30_000
+NUMBER_TIME_INDEX = "ix_number_health_snapshots_number_time"
+
+_GROUP_COLUMNS: dict[str, tuple[str, str, str]] = {
+    # group_by: (key column, name column, what one group is called)
+    "waba": ("waba_id", "waba", "WABA"),
+    "portfolio": ("portfolio_id", "portfolio", "portfolio"),
+}
+
+
+@dataclass(frozen=True)
+class GroupedCounts:
+    """Numbers counted per group (WABA or portfolio) and category (quality rating or tier), top groups first."""
+
+    counts: pd.DataFrame  # key, label, category, numbers, examples
+    groups: tuple[tuple[str, str], ...]  # (key, label) in display order; OTHERS_KEY last when the rest is bucketed
+    categories: tuple[str, ...]
+    hidden_groups: int  # groups folded into the 'others' bucket
+    group_noun: str
+
+
+def _group_labels(numbers: pd.DataFrame, key: str, name: str) -> dict[str, str]:
+    """A readable label per group; a name shared by several groups gets its Meta id so bars never merge."""
+    names = numbers.drop_duplicates(key).set_index(key)[name].fillna("").astype(str)
+    repeated = names.duplicated(keep=False) | names.eq("")
+    return {k: (f"{n} ({k})" if repeated[k] else n) for k, n in names.items()}
+
+
+def group_counts(
+    numbers: pd.DataFrame,
+    *,
+    group_by: GroupBy,
+    category: str,
+    category_order: Sequence[str],
+    trouble: pd.Series,
+    top: int = TOP_GROUPS,
+    label_suffix: Mapping[str, str] | None = None,
+) -> GroupedCounts:
+    """Counts per group and category; the `top` groups with the most `trouble` are shown, the rest bucketed."""
+    key, name, noun = _GROUP_COLUMNS[group_by]
+    if numbers.empty:
+        return GroupedCounts(pd.DataFrame(columns=["key", "label", "category", "numbers", "examples"]), (), (), 0, noun)
+    frame = pd.DataFrame(
+        {
+            "key": numbers[key].astype(str),
+            "category": numbers[category].fillna("UNKNOWN").replace("", "UNKNOWN").astype(str),
+            "trouble": trouble.astype(bool).to_numpy(),
+            "example": numbers["phone_e164"].astype(str) + " · " + numbers["display_name"].fillna("").astype(str),
+        }
+    )
+    labels = _group_labels(numbers.assign(**{key: frame["key"]}), key, name)
+    ranking = (
+        frame.groupby("key", sort=False)
+        .agg(trouble=("trouble", "sum"), total=("trouble", "size"))
+        .assign(label=lambda r: r.index.map(labels))
+        .sort_values(["trouble", "total", "label"], ascending=[False, False, True])
+    )
+    shown = list(ranking.index[:top])
+    hidden = len(ranking) - len(shown)
+    frame["key"] = frame["key"].where(frame["key"].isin(shown), OTHERS_KEY)
+    counts = frame.groupby(["key", "category"], sort=False).agg(
+        numbers=("example", "size"), examples=("example", lambda e: "<br>".join(e.head(EXAMPLES_PER_SEGMENT)))
+    )
+    counts = counts.reset_index()
+    suffix = label_suffix or {}
+    group_order = [(k, labels[k] + suffix.get(k, "")) for k in shown]
+    if hidden:
+        group_order.append((OTHERS_KEY, f"{hidden} other {noun}s"))
+    label_of = dict(group_order)
+    counts["label"] = counts["key"].map(label_of)
+    categories = ordered_values(frame["category"], category_order)
+    return GroupedCounts(
+        counts=counts[["key", "label", "category", "numbers", "examples"]],
+        groups=tuple(group_order),
+        categories=tuple(categories),
+        hidden_groups=hidden,
+        group_noun=noun,
+    )
+
+
+def quality_counts(numbers: pd.DataFrame, group_by: GroupBy, top: int = TOP_GROUPS) -> GroupedCounts:
+    """Quality ratings per WABA or portfolio; the groups with the most at-risk numbers come first."""
+    trouble = numbers["at_risk"] if "at_risk" in numbers else pd.Series(False, index=numbers.index)
+    return group_counts(
+        numbers,
+        group_by=group_by,
+        category="quality_rating",
+        category_order=QUALITY_ORDER,
+        trouble=trouble,
+        top=top,
+    )
+
+
+def has_low_own_tier(numbers: pd.DataFrame) -> pd.Series:
+    tiers = numbers["messaging_limit_tier"].fillna("TIER_NOT_SET")
+    return tiers.isin(LOW_TIERS) | ~tiers.isin(TIER_ORDER)
+
+
+def tier_counts(numbers: pd.DataFrame, top: int = TOP_GROUPS) -> GroupedCounts:
+    """Own messaging-limit tiers per WABA, labelled with the portfolio's shared limit; low tiers rank first."""
+    if numbers.empty:
+        return group_counts(
+            numbers, group_by="waba", category="messaging_limit_tier", category_order=TIER_ORDER, trouble=numbers
+        )
+    shared = numbers.drop_duplicates("waba_id").set_index("waba_id")["portfolio_messaging_limit"]
+    suffix = {str(k): f" · portfolio {v or 'limit not set'}" for k, v in shared.items()}
+    return group_counts(
+        numbers,
+        group_by="waba",
+        category="messaging_limit_tier",
+        category_order=TIER_ORDER,
+        trouble=has_low_own_tier(numbers),
+        top=top,
+        label_suffix=suffix,
+    )
+
+
+def numbers_in_segments(
+    numbers: pd.DataFrame, grouped: GroupedCounts, group_by: GroupBy, category: str, segments: Iterable[Sequence[Any]]
+) -> set[str]:
+    """The E.164 numbers behind chart segments given as (group key, category) pairs, 'others' included."""
+    key_column = _GROUP_COLUMNS[group_by][0]
+    keys = numbers[key_column].astype(str)
+    values = numbers[category].fillna("UNKNOWN").replace("", "UNKNOWN").astype(str)
+    shown = {k for k, _ in grouped.groups if k != OTHERS_KEY}
+    chosen = pd.Series(False, index=numbers.index)
+    for segment in segments:
+        if len(segment) < 2:
+            continue
+        key, value = str(segment[0]), str(segment[1])
+        in_group = ~keys.isin(shown) if key == OTHERS_KEY else keys.eq(key)
+        chosen |= in_group & values.eq(value)
+    return set(numbers.loc[chosen, "phone_e164"])
+
+
+# --- portfolio headroom ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """Each portfolio's shared daily limit divided among its active senders, tightest first."""
+
+    rows: pd.DataFrame  # portfolio_id, label, messaging_limit, daily_limit, active_numbers, per_sender, state
+    not_shown: int  # portfolios with senders beyond the top ones
+    without_senders: int
+
+
+def headroom_state(messaging_limit: str | None, per_sender: float | None) -> str:
+    if messaging_limit == model.MessagingLimitTier.TIER_UNLIMITED:
+        return "unlimited"
+    if per_sender is None:
+        return "limit not set"
+    return "low" if per_sender < model.LOW_LIMIT_PER_SENDER else "ok"
+
+
+def portfolio_headroom(
+    portfolios: pd.DataFrame, in_view: Iterable[str] | None = None, top: int = TOP_PORTFOLIOS
+) -> Headroom:
+    """From `queries.portfolios_table`: the limit per sender counts *all* the portfolio's senders, since they
+    share it, even when a filter shows only some of them; `in_view` narrows which portfolios are shown."""
+    frame = portfolios.copy()
+    if in_view is not None:
+        frame = frame[frame["portfolio_id"].astype(str).isin({str(p) for p in in_view})]
+    with_senders = frame[frame["active_numbers"] > 0].copy()
+    without_senders = len(frame) - len(with_senders)
+    limits = with_senders["messaging_limit"].map(model.daily_limit)
+    with_senders["daily_limit"] = limits
+    with_senders["per_sender"] = [
+        (limit / senders if limit is not None and not pd.isna(limit) else None)
+        for limit, senders in zip(limits, with_senders["active_numbers"], strict=True)
+    ]
+    with_senders["state"] = [
+        headroom_state(tier, share)
+        for tier, share in zip(with_senders["messaging_limit"], with_senders["per_sender"], strict=True)
+    ]
+    order = with_senders["state"].map({"low": 0, "limit not set": 1, "ok": 2, "unlimited": 3})
+    with_senders = (
+        with_senders.assign(_order=order, _share=with_senders["per_sender"].astype(float).fillna(float("inf")))
+        .sort_values(["_order", "_share", "portfolio"])
+        .drop(columns=["_order", "_share"])
+    )
+    labels = _group_labels(with_senders, "portfolio_id", "portfolio")
+    with_senders["label"] = with_senders["portfolio_id"].map(labels)
+    shown = with_senders.head(top)
+    columns = ["portfolio_id", "label", "messaging_limit", "daily_limit", "active_numbers", "per_sender", "state"]
+    return Headroom(
+        rows=shown[columns].reset_index(drop=True),
+        not_shown=len(with_senders) - len(shown),
+        without_senders=without_senders,
+    )
+
+
+# --- history ------------------------------------------------------------------------------------------------
+
+
+def history_with_present(history: pd.DataFrame, numbers: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Snapshots of the chosen numbers (from `queries.number_history`) with their WABA, each line carried on to
+    `now` with the number's current values, so a step line reaches today even when nothing changed lately."""
+    columns = ["phone_e164", "display_name", "waba", "recorded_at", "quality_rating", "messaging_limit_tier", "status"]
+    current = numbers[numbers["phone_e164"].isin(set(history["phone_e164"]))]
+    present = current.assign(recorded_at=pd.Timestamp(now))[columns]
+    waba_of = numbers.drop_duplicates("phone_e164").set_index("phone_e164")["waba"]
+    past = history.assign(waba=history["phone_e164"].map(waba_of))[columns]
+    combined = pd.concat([frame for frame in (past, present) if not frame.empty], ignore_index=True)
+    if combined.empty:
+        return pd.DataFrame(columns=columns)
+    combined["recorded_at"] = pd.to_datetime(combined["recorded_at"], utc=True)
+    return combined.sort_values(["phone_e164", "recorded_at"], kind="stable").reset_index(drop=True)
+
+
+def fleet_quality_by_day(
+    engine: Engine,
+    *,
+    days: int = 90,
+    e164s: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """How many numbers had each quality rating at the end of each of the last `days` days (UTC).
+
+    Snapshots are written only when a value changes, so a day's count is each number's *latest* rating on or
+    before that day, not the snapshots of that day. One SQL query returns only the day-to-day changes of the
+    counts (each number's state before the window, then +1/-1 on every change inside it); the running sum of
+    those few rows is the series. `e164s` narrows to some numbers (None: the whole fleet).
+    Columns: day, quality_rating, numbers — one row per day and rating.
+    """
+    now = now or datetime.now(UTC)
+    today = now.astimezone(UTC).date()
+    first_day = today - timedelta(days=max(1, days) - 1)
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+    end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+    with engine.connect() as connection:
+        rows = connection.execute(_quality_changes_query(start, end, e164s)).all()
+    changes = pd.DataFrame(rows, columns=["day", "quality_rating", "delta"])
+    all_days = pd.date_range(first_day, today, freq="D")
+    changes["day"] = pd.to_datetime(changes["day"].where(changes["day"].notna(), first_day)).dt.normalize()
+    changes["delta"] = changes["delta"].astype(int)
+    qualities = ordered_values(changes["quality_rating"], QUALITY_ORDER)
+    per_day = (
+        changes.pivot_table(index="day", columns="quality_rating", values="delta", aggfunc="sum")
+        .reindex(index=all_days, columns=qualities)
+        .fillna(0)
+        .cumsum()
+        .astype(int)
+    )
+    per_day.index.name = "day"
+    return per_day.reset_index().melt(id_vars="day", var_name="quality_rating", value_name="numbers")
+
+
+def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] | None) -> Any:
+    snapshot = NumberHealthSnapshot
+    numbers = None
+    if e164s is not None and len(e164s) <= MAX_NUMBERS_IN_FILTER:
+        numbers = select(PhoneNumber.id).where(PhoneNumber.e164.in_(list(e164s)))
+
+    def rating_before_window(number_id: Any) -> Any:
+        earlier = aliased(NumberHealthSnapshot)
+        return (
+            select(earlier.quality_rating)
+            .where(earlier.phone_number_id == number_id, earlier.recorded_at < start)
+            .order_by(earlier.recorded_at.desc(), earlier.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    # The window's snapshots, each with the rating it replaced (LAG; the first one looks before the window).
+    in_window = select(
+        snapshot.phone_number_id,
+        snapshot.recorded_at,
+        snapshot.quality_rating,
+        func.lag(snapshot.quality_rating)
+        .over(partition_by=snapshot.phone_number_id, order_by=(snapshot.recorded_at, snapshot.id))
+        .label("previous"),
+    ).where(snapshot.recorded_at >= start, snapshot.recorded_at < end)
+    # SQLite would pick the time index and then sort every row for the window; walking the (number, time)
+    # index instead yields rows already in window order. PostgreSQL's planner needs no hint.
+    in_window = in_window.with_hint(snapshot, f"INDEXED BY {NUMBER_TIME_INDEX}", "sqlite")
+    if numbers is not None:
+        in_window = in_window.where(snapshot.phone_number_id.in_(numbers))
+    windowed = in_window.subquery("in_window")
+    replaced = case(
+        (windowed.c.previous.is_(None), rating_before_window(windowed.c.phone_number_id)),
+        else_=windowed.c.previous,
+    )
+    transitions = (
+        select(
+            func.date(windowed.c.recorded_at).label("day"),
+            windowed.c.quality_rating.label("new"),
+            replaced.label("old"),
+        )
+        .where(or_(windowed.c.previous.is_(None), windowed.c.previous != windowed.c.quality_rating))
+        .subquery("transitions")
+    )
+    sign = union_all(select(literal(1).label("sign")), select(literal(-1).label("sign"))).subquery("sign")
+    moves = (
+        select(
+            transitions.c.day,
+            case((sign.c.sign == 1, transitions.c.new), else_=transitions.c.old).label("quality_rating"),
+            sign.c.sign.label("delta"),
+        )
+        .select_from(transitions)
+        .join(sign, true())
+        .where(
+            or_(sign.c.sign == 1, transitions.c.old.is_not(None)),
+            or_(transitions.c.old.is_(None), transitions.c.old != transitions.c.new),
+        )
+    )
+    # Every number's rating when the window opens (day NULL = the first day).
+    opening_ratings = select(rating_before_window(PhoneNumber.id).label("quality_rating")).select_from(PhoneNumber)
+    if numbers is not None:
+        opening_ratings = opening_ratings.where(PhoneNumber.id.in_(numbers))
+    opening = opening_ratings.subquery("opening")
+    opening_moves = select(cast(null(), Date).label("day"), opening.c.quality_rating, literal(1).label("delta")).where(
+        opening.c.quality_rating.is_not(None)
+    )
+    all_moves = union_all(moves, opening_moves).subquery("moves")
+    return select(all_moves.c.day, all_moves.c.quality_rating, func.sum(all_moves.c.delta)).group_by(
+        all_moves.c.day, all_moves.c.quality_rating
+    )
+
+
+# --- ecosystem --------------------------------------------------------------------------------------------------
+
+
+def ecosystem(engine: Engine) -> Ecosystem:
+    """What the ecosystem diagram shows, in five reads (no per-WABA or per-number query)."""
+    workspaces = queries.workspaces_summary(engine)[["workspace", "wabas"]]
+    portfolios = queries.portfolios_table(engine)[["portfolio_id", "portfolio", "messaging_limit", "active_numbers"]]
+    connections = queries.connections_table(engine)[["workspace", "portfolio_id"]]
+    wabas = queries.wabas_table(engine)[
+        ["waba_id", "waba", "workspace", "portfolio_id", "state", "active_numbers", "templates"]
+    ]
+    group_rows = (
+        select(
+            Waba.meta_waba_id.label("waba_id"),
+            SubscriptionGroup.name.label("subscription_group"),
+            SubscriptionGroup.state.label("group_state"),
+            PhoneNumber.e164.label("phone_e164"),
+            PhoneNumber.display_name,
+            PhoneNumber.quality_rating,
+            PhoneNumber.status,
+        )
+        .join(Waba, Waba.id == SubscriptionGroup.waba_id)
+        .join(PhoneNumber, PhoneNumber.id == SubscriptionGroup.phone_number_id)
+        .order_by(Waba.meta_waba_id, SubscriptionGroup.state, PhoneNumber.e164)
+    )
+    with engine.connect() as connection:
+        result = connection.execute(group_rows)
+        groups = pd.DataFrame(result.all(), columns=list(result.keys()))
+    return Ecosystem(workspaces, portfolios, connections, wabas, groups)
