@@ -7,7 +7,7 @@ them (`succeed`) so no page shows stale data. Data changed outside the app (CLI,
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
@@ -204,7 +204,6 @@ def persisted(
     field: str,
     default: Any,
     options: list[Any] | None = None,
-    then: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments that make a widget remember its value across pages.
 
@@ -217,13 +216,11 @@ def persisted(
         value = [item for item in value if item in options]
     widget_key = f"{store}_{field}"
     st.session_state[widget_key] = value
-    return {"key": widget_key, "on_change": _remember, "args": (store, field, widget_key, then)}
+    return {"key": widget_key, "on_change": _remember, "args": (store, field, widget_key)}
 
 
-def _remember(store: str, field: str, widget_key: str, then: Callable[[], None] | None) -> None:
+def _remember(store: str, field: str, widget_key: str) -> None:
     st.session_state.setdefault(store, {})[field] = st.session_state[widget_key]
-    if then is not None:
-        then()
 
 
 def forget(store: str) -> None:
@@ -296,17 +293,18 @@ def table(
     labels: Mapping[str, Any] | None = None,
     *,
     tags: Iterable[str] = (),
+    box: str | None = None,
     **options: Any,
 ) -> Any:
     """A read-only table of `columns` in that order, labelled from COLUMNS (or `labels`), `tags` coloured,
-    inside a container keyed `<key>_box`."""
+    inside a container keyed `box` (default `<key>_box`)."""
     tags = [column for column in tags if column in columns]
     config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
     config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
     config.update(labels or {})
     shown = as_tags(frame, tags) if tags else frame
     # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
-    with st.container(key=f"{key}_box"):
+    with st.container(key=box or f"{key}_box"):
         return st.dataframe(shown, hide_index=True, key=key, column_order=columns, column_config=config, **options)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
@@ -39,13 +41,15 @@ portfolio_names = dict(common.read("portfolios")[["portfolio_id", "portfolio"]].
 waba_names = dict(common.read("wabas")[["waba_id", "waba"]].itertuples(index=False))
 
 
-def _table_changed() -> None:
-    st.session_state.pop(TABLE, None)  # a selection is a row position: it means another row once filters change
+def table_key(filters: NumberFilters) -> str:
+    """A selection is a row position, which means another row once the filters change: each filter set gets its
+    own table widget (and the linked number is selected again in it)."""
+    return f"{TABLE}_{hashlib.sha1(repr(filters).encode()).hexdigest()[:10]}"
 
 
-def _clear_filters() -> None:
-    common.forget(FILTERS)
-    _table_changed()
+def _close_detail(key: str) -> None:
+    st.query_params.pop("phone", None)
+    st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 
 def filter_bar() -> NumberFilters:
@@ -58,32 +62,38 @@ def filter_bar() -> NumberFilters:
                 options[field],
                 placeholder="All",
                 format_func=(lambda v, n=names.get(field): f"{n.get(v, v)} ({v})" if n else v),
-                **common.persisted(FILTERS, field, [], options[field], then=_table_changed),
+                **common.persisted(FILTERS, field, [], options[field]),
             )
         )
     search_col, archived_col, clear_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     chosen["search"] = search_col.text_input(
         "Search",
         placeholder="Display name, group, WABA or digits of the number",
-        **common.persisted(FILTERS, "search", "", then=_table_changed),
+        **common.persisted(FILTERS, "search", ""),
     )
     chosen["include_archived"] = archived_col.toggle(
-        "Include archived groups", **common.persisted(FILTERS, "include_archived", True, then=_table_changed)
+        "Include archived groups", **common.persisted(FILTERS, "include_archived", True)
     )
-    clear_col.button("Clear filters", key="numbers_clear_filters", on_click=_clear_filters)
+    clear_col.button("Clear filters", key="numbers_clear_filters", on_click=common.forget, args=(FILTERS,))
     return NumberFilters(**chosen)  # type: ignore[arg-type]
 
 
-def _follow_selection(phones: tuple[str, ...]) -> None:
-    """The selected number goes into the URL (?phone=…), so a number's detail can be linked to and shared."""
-    rows = st.session_state[TABLE].selection.rows
+def followed_selection(rows: list[int], phones: tuple[str, ...], linked: str | None) -> str | None:
+    """The selected number goes into the URL (?phone=…), so a number's detail can be linked to and shared.
+
+    A linked number is pre-selected when the table shows it; an empty selection of a shown number means the user
+    cleared it. A linked number the filters hide keeps its detail open.
+    """
     if rows:
         st.query_params["phone"] = phones[rows[0]]
-    else:
+        return phones[rows[0]]
+    if linked in phones:
         st.query_params.pop("phone", None)
+        return None
+    return linked
 
 
-def number_detail(phone: str) -> None:
+def number_detail(phone: str, key: str) -> None:
     found = common.read("numbers", filters=NumberFilters(search=phone))
     found = found[found["phone_e164"] == phone]
     if found.empty:
@@ -117,10 +127,11 @@ def number_detail(phone: str) -> None:
             {"template": "Template", "language": "Language", "category": "Category"},
             tags=["quality_score"],
         )
-    st.button("Close detail", key="numbers_close_detail", on_click=lambda: st.query_params.pop("phone", None))
+    st.button("Close detail", key="numbers_close_detail", on_click=_close_detail, args=(key,))
 
 
-table = common.read("numbers", filters=filter_bar())
+filters = filter_bar()
+table = common.read("numbers", filters=filters)
 phones = tuple(table["phone_e164"])
 selected_phone = st.query_params.get("phone")
 
@@ -134,16 +145,18 @@ with download:
         key="numbers_download_csv",
         columns=NUMBER_EXPORT_COLUMNS,
     )
-common.table(
+picked = common.table(
     table,
-    TABLE,
+    table_key(filters),
     TABLE_COLUMNS,
+    box=f"{TABLE}_box",
     tags=["quality_rating", "status"],
     height=460,
-    on_select=lambda: _follow_selection(phones),
+    on_select="rerun",
     selection_mode="single-row",
     selection_default={"selection": {"rows": [phones.index(selected_phone)]}} if selected_phone in phones else None,
 )
+selected_phone = followed_selection(picked.selection.rows, phones, selected_phone)
 if selected_phone:
-    number_detail(selected_phone)
+    number_detail(selected_phone, table_key(filters))
 render_numbers_charts(table, "numbers")
