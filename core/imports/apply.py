@@ -265,5 +265,5 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
 def _ids_by(session: Session, key: Any, id_column: Any, values: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for part in chunks(sorted(set(values))):
-        found.update(session.execute(select(key, id_column).where(key.in_(part))).tuples().all())
+        found.update(session.execute(select(key, id_column).where(key.in_(part))).all())
     return found

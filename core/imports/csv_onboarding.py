@@ -216,12 +216,12 @@ def _line_of(problem: Problem) -> int:
 
 def _load_workspaces(session: Session, names: set[str], *, lock: bool) -> dict[str, int]:
     query = select(Workspace.name, Workspace.id).where(Workspace.name.in_(sorted(names))).order_by(Workspace.id)
-    return dict(session.execute(query.with_for_update() if lock else query).tuples().all())
+    return dict(session.execute(query.with_for_update() if lock else query).all())
 
 
 def _load_portfolios(session: Session, meta_ids: set[str]) -> dict[str, int]:
     query = select(Portfolio.meta_business_id, Portfolio.id).where(Portfolio.meta_business_id.in_(sorted(meta_ids)))
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def _check_references(
@@ -324,7 +324,7 @@ def _active_waba_counts(session: Session, workspace_ids: list[int]) -> dict[int,
         .where(Waba.workspace_id.in_(sorted(set(workspace_ids))), Waba.state == "active")
         .group_by(Waba.workspace_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _check_numbers(session: Session, rows: list[SheetRow], wabas: dict[str, fleet.WabaRow], plan: ImportPlan) -> None:
@@ -377,7 +377,7 @@ def _plan_connections(session: Session, new_wabas: list[CreateWaba], plan: Impor
             select(WorkspacePortfolio.workspace_id, WorkspacePortfolio.portfolio_id).where(
                 WorkspacePortfolio.workspace_id.in_({w for w, _ in pairs})
             )
-        ).tuples()
+        ).all()
     )
     for (workspace_id, portfolio_id), waba in sorted(pairs.items()):
         if (workspace_id, portfolio_id) not in connected:

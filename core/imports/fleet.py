@@ -202,7 +202,7 @@ def active_number_counts(session: Session, waba_ids: Sequence[int]) -> dict[int,
             .where(SubscriptionGroup.waba_id.in_(part), SubscriptionGroup.state == "active")
             .group_by(SubscriptionGroup.waba_id)
         )
-        counts.update(rows.tuples().all())
+        counts.update(rows.all())
     return counts
 
 

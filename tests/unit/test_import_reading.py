@@ -1,0 +1,328 @@
+"""Reading import files: size, encoding, JSON and JSON Lines, hostile text, Meta's values — no database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.errors import InvalidInput
+from core.imports import csv_onboarding, meta_numbers, webhooks
+from core.imports.reading import check_size, clean_imported_name, decode, parse_json_documents, read_daily_limit
+from core.imports.report import Notice
+from tests.fixtures.meta import support
+
+
+def test_a_file_over_the_limit_is_refused_with_both_sizes_named() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_size(11 * 1024 * 1024, 10 * 1024 * 1024, "listing.json")
+
+    message = str(refused.value)
+    assert "'listing.json' is 11.0 MB (11,534,336 bytes)" in message
+    assert "at most 10.0 MB (10,485,760 bytes)" in message
+    assert "FLEET_MAX_IMPORT_BYTES" in message
+
+
+def test_a_file_at_the_limit_is_accepted() -> None:
+    check_size(1024, 1024, "listing.json")
+
+
+def test_text_that_is_not_utf8_names_the_line_of_the_first_bad_byte() -> None:
+    text, problems = decode(b'{"data": []}\n{"verified_name": "Caf\xe9"}')
+
+    assert text == ""
+    assert [str(p) for p in problems] == ["line 2: byte 35 is not UTF-8 text; save the file as UTF-8."]
+
+
+def test_a_byte_order_mark_is_dropped() -> None:
+    text, problems = decode("\ufeff{}".encode())
+
+    assert (text, problems) == ("{}", [])
+
+
+def test_invalid_json_names_its_line_and_column() -> None:
+    _, problems = parse_json_documents('{\n  "data": [\n    {"id": "1",}\n  ]\n}')
+
+    assert [str(p) for p in problems] == [
+        "line 3: invalid JSON at column 16: Expecting property name enclosed in double quotes."
+    ]
+
+
+def test_every_invalid_line_of_json_lines_is_reported_with_its_number() -> None:
+    documents, problems = parse_json_documents(support.read("broken/invalid_json.jsonl").decode())
+
+    assert [p.where for p in problems] == ["line 3"]
+    assert "invalid JSON" in problems[0].message
+    assert [d.line for d in documents] == [1, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "file: is empty."),
+        ("   \n", "file: is empty."),
+        ('{"time": NaN}', "file: invalid JSON: 'NaN' is not a JSON number."),
+        ("[" * 100_000, "file: invalid JSON: nested too deeply."),
+    ],
+)
+def test_empty_and_malformed_files_are_refused(text: str, expected: str) -> None:
+    _, problems = parse_json_documents(text)
+
+    assert [str(p) for p in problems] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('=HYPERLINK("http://evil.example","Click")', "would run as a spreadsheet formula"),
+        ("+cmd|' /C calc'!A0", "would run as a spreadsheet formula"),
+        ("@SUM(A1:A9)", "would run as a spreadsheet formula"),
+        ("-2+3", "would run as a spreadsheet formula"),
+        ("<script>alert(1)</script>", "contains markup characters"),
+        ("Lucky\x00Shrub", "contains control characters"),
+        ("Lucky\x1b[31mShrub", "contains control characters"),
+        ("Lucky \u202eburhS", "contains invisible control characters"),
+        ("x" * 201, "is too long (201 characters, at most 200)"),
+    ],
+)
+def test_hostile_names_are_refused_with_the_reason(value: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        clean_imported_name("display name", value)
+
+    assert reason in str(refused.value)
+    assert "'display name'" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["Lucky Shrub", "Équipe Paris — ventes", "Lucky Shrub 🌱", "O'Brien & Sons (US)"])
+def test_ordinary_names_pass_unchanged(value: str) -> None:
+    assert clean_imported_name("display name", value) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "tier"),
+    [
+        (2000, "TIER_2K"),
+        (-1, "TIER_UNLIMITED"),
+        ("10000", "TIER_10K"),
+        ("TIER_100K", "TIER_100K"),
+        ("tier_250", "TIER_250"),
+    ],
+)
+def test_a_portfolio_limit_is_read_as_a_tier_in_any_of_metas_forms(raw: object, tier: str) -> None:
+    warnings: list[Notice] = []
+
+    assert read_daily_limit("max_daily_conversations_per_business", raw, "here", warnings) == tier
+    assert warnings == []
+
+
+def test_a_daily_limit_matching_no_tier_is_kept_and_reported() -> None:
+    warnings: list[Notice] = []
+
+    assert read_daily_limit("max_daily_conversations_per_business", 5000, "line 2", warnings) == "TIER_5000"
+    assert [str(w) for w in warnings] == ["line 2: daily limit 5000 matches no known tier; stored as 'TIER_5000'."]
+
+
+# --- Graph listings ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["listings/lucky_shrub_us_pages.json", "listings/lucky_shrub_us_pages.jsonl"])
+def test_several_pages_read_as_one_listing_in_order(name: str) -> None:
+    listing = meta_numbers.parse_listing(support.read(name).decode(), support.WABA_US)
+
+    assert listing.errors == []
+    assert [(n.where, n.e164) for n in listing.numbers] == [
+        ("page 1, data[0]" if name.endswith(".json") else "line 1, data[0]", support.US_MAIN),
+        ("page 2, data[0]" if name.endswith(".json") else "line 2, data[0]", support.US_SUPPORT),
+    ]
+    assert listing.numbers[0].values["throughput_level"] == "HIGH"
+    assert listing.numbers[0].portfolio_limit == "TIER_10K"
+
+
+def test_a_listing_of_several_wabas_names_each_waba_from_its_key() -> None:
+    listing = meta_numbers.parse_listing(support.read("listings/two_wabas.json").decode(), None)
+
+    assert listing.errors == []
+    assert [(n.meta_waba_id, n.e164) for n in listing.numbers] == [
+        (support.WABA_US, support.US_MAIN),
+        (support.WABA_US, support.US_SUPPORT),
+        (support.WABA_EU, support.FR_MAIN),
+    ]
+
+
+def test_a_single_listing_needs_its_waba_and_a_map_of_wabas_refuses_one() -> None:
+    single = meta_numbers.parse_listing(support.read("listings/lucky_shrub_us_page.json").decode(), None)
+    mapped = meta_numbers.parse_listing(support.read("listings/two_wabas.json").decode(), support.WABA_US)
+
+    assert [p.where for p in single.errors] == ["--waba"]
+    assert [str(p) for p in mapped.errors] == ["--waba: the file maps WABA ids to listings; leave out --waba."]
+
+
+def test_listing_rows_with_missing_or_malformed_fields_are_each_reported() -> None:
+    page = {
+        "data": [
+            {"verified_name": "No number", "id": "1"},
+            {"display_phone_number": "+1 555", "id": "2"},
+            {"display_phone_number": "+1 555-078-3881", "id": "not-digits"},
+            {"display_phone_number": "+1 555-016-7350", "quality_rating": 3},
+            "a string",
+        ],
+        "paging": {},
+    }
+
+    listing = meta_numbers.parse_listing(json.dumps(page), support.WABA_US)
+
+    assert [str(p) for p in listing.errors] == [
+        "page 1, data[0]: missing field 'display_phone_number'.",
+        "page 1, data[1]: Phone number '+1 555' is impossible: too short.",
+        "page 1, data[2]: Field 'id' must be a Meta id made of digits, got 'not-digits'.",
+        "page 1, data[3]: Field 'quality_rating' must be a non-empty text value, got a number 3.",
+        "page 1, data[4]: expected a phone number object, got text.",
+    ]
+
+
+def test_unknown_values_and_fields_of_a_listing_are_reported_not_refused() -> None:
+    listing = meta_numbers.parse_listing(support.read("listings/unknown_values.json").decode(), support.WABA_US)
+
+    assert listing.errors == []
+    assert listing.numbers[0].values["status"] == "WARMING_UP"
+    assert [str(w) for w in listing.warnings] == [
+        "page 1, data[0]: unknown status 'WARMING_UP' stored as-is (this version knows 11).",
+        "page 1, data[0]: unknown messaging_limit_tier 'TIER_5K' stored as-is (this version knows 8).",
+        "file: unknown fields not imported: 'marketing_messages_onboarding_status' (1 row(s)).",
+    ]
+
+
+# --- webhooks ----------------------------------------------------------------------------------------------------
+
+
+def test_an_envelope_of_another_product_is_refused() -> None:
+    stream = webhooks.parse_stream(support.read("broken/wrong_envelope.json").decode())
+
+    assert [str(p) for p in stream.errors] == [
+        "file: field 'object' is 'page': only 'whatsapp_business_account' webhooks are imported."
+    ]
+
+
+def test_missing_webhook_fields_are_named_with_their_entry_and_change() -> None:
+    stream = webhooks.parse_stream(support.read("broken/missing_fields.json").decode())
+
+    assert [str(p) for p in stream.errors] == [
+        "entry[0].changes[0]: missing field 'display_phone_number'.",
+        "entry[1]: missing field(s): time.",
+    ]
+
+
+def test_webhook_fields_not_imported_are_skipped_with_their_name() -> None:
+    stream = webhooks.parse_stream(support.read("webhooks/day_of_deliveries.jsonl").decode())
+
+    assert stream.errors == []
+    assert [str(n) for n in stream.skipped] == [
+        "line 5, entry[0].changes[0]: field 'messages' is not imported (imported: phone_number_quality_update, "
+        "phone_number_name_update, account_update, message_template_status_update, message_template_quality_update, "
+        "business_capability_update).",
+        "line 9, entry[0].changes[0]: field 'account_alerts' is not imported (imported: phone_number_quality_update, "
+        "phone_number_name_update, account_update, message_template_status_update, message_template_quality_update, "
+        "business_capability_update).",
+    ]
+    assert len(stream.events) == 10
+
+
+def test_a_quality_update_filed_under_the_status_field_as_in_metas_reference_is_read_as_a_quality_update() -> None:
+    stream = webhooks.parse_stream(support.read("webhooks/template_quality_as_in_meta_reference.json").decode())
+
+    (event,) = stream.events
+    assert isinstance(event, webhooks.TemplateEvent)
+    assert event.values == {"quality_score": "YELLOW"}
+    assert [n.message for n in stream.warnings] == [
+        "a template quality update sent as 'message_template_status_update'."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("time", "reason"),
+    [
+        ("1743451903", "must be a Unix time in seconds, got text"),
+        (1743451903000, "not a Unix time in seconds between 2015 and 2100"),
+        (True, "must be a Unix time in seconds, got true/false"),
+    ],
+)
+def test_an_entry_time_that_is_not_unix_seconds_is_refused(time: object, reason: str) -> None:
+    payload = json.loads(support.read("webhooks/quality_flagged.json"))
+    payload["entry"][0]["time"] = time
+
+    stream = webhooks.parse_stream(json.dumps(payload))
+
+    assert len(stream.errors) == 1
+    assert stream.errors[0].where == "entry[0]"
+    assert reason in stream.errors[0].message
+
+
+def test_a_hostile_requested_name_is_refused() -> None:
+    stream = webhooks.parse_stream(support.read("broken/hostile_name_update.json").decode())
+
+    assert [p.where for p in stream.errors] == ["entry[0].changes[0]"]
+    assert "would run as a spreadsheet formula" in stream.errors[0].message
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_semicolon_csv_saved_by_excel_reads_with_its_accents_and_quoted_fields() -> None:
+    text, _ = decode(support.read("csv/onboarding_semicolon_excel.csv"))
+
+    sheet = csv_onboarding.parse_sheet(text)
+
+    assert sheet.errors == []
+    assert [(r.line, r.group, r.e164, r.display_name) for r in sheet.rows] == [
+        (2, "Équipe Paris", "+33698765433", "Lucky Shrub Équipe"),
+        (3, "España ventas", "+34612345678", "Lucky Shrub España; ventas"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("workspace,portfolio_id,waba_id,group,phone,display_name", "missing column(s): 'waba_name'"),
+        ("workspace,portfolio_id,waba_id,waba_name,group,phone,display_name,notes", "unknown column(s): 'notes'"),
+        ("workspace,portfolio_id,waba_id,waba_name,group,phone,phone,display_name", "repeated: 'phone'"),
+    ],
+)
+def test_a_wrong_header_is_refused_with_the_expected_one(header: str, expected: str) -> None:
+    sheet = csv_onboarding.parse_sheet(header + "\n")
+
+    assert len(sheet.errors) == 1
+    assert sheet.errors[0].where == "line 1"
+    assert expected in sheet.errors[0].message
+    assert csv_onboarding.HEADER_HELP in sheet.errors[0].message
+
+
+def test_rows_are_reported_by_their_line_even_after_a_multiline_field() -> None:
+    text = (
+        "workspace,portfolio_id,waba_id,waba_name,group,phone,display_name\n"
+        'Lucky Shrub,2729063490586005,102290129340398,Lucky Shrub US,"US\norders",+1 201-555-0123,\n'
+        "\n"
+        "Lucky Shrub,2729063490586005,102290129340398,Lucky Shrub US,US care,+1 201-555,\n"
+        "Lucky Shrub,2729063490586005\n"
+    )
+
+    sheet = csv_onboarding.parse_sheet(text)
+
+    assert [str(p) for p in sheet.errors] == [
+        "line 2: Field 'group' contains control characters.",
+        "line 5: Phone number '+1 201-555' is impossible: too short.",
+        "line 6: has 2 field(s); the header has 7.",
+    ]
+
+
+def test_the_same_number_twice_in_a_file_is_refused_whatever_its_format() -> None:
+    text, _ = decode(support.read("csv/bad_rows.csv"))
+
+    sheet = csv_onboarding.parse_sheet(text)
+
+    assert "line 3: phone +12015550123 is also on line 2." in [str(p) for p in sheet.errors]
+
+
+def test_a_header_without_rows_is_refused() -> None:
+    sheet = csv_onboarding.parse_sheet(",".join(csv_onboarding.COLUMNS) + "\n")
+
+    assert [str(p) for p in sheet.errors] == ["file: has a header but no rows."]
