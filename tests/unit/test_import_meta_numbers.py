@@ -84,7 +84,7 @@ def test_the_plan_shows_each_change_before_and_after(fleet: Engine) -> None:
     assert rows[(support.US_MAIN, "quality_rating")] == ("GREEN", "YELLOW")
     assert rows[(support.US_SUPPORT, "status")] == ("CONNECTED", "FLAGGED")
     assert rows[(support.US_SUPPORT, "messaging_limit_tier")] == ("TIER_10K", "TIER_1K")
-    assert rows[(support.PORTFOLIO, "messaging_limit")] == ("TIER_2K", "TIER_10K")
+    assert rows[(support.PORTFOLIO, "messaging_limit")] == ("TIER_250", "TIER_10K")
     assert plan.summary() == {
         "numbers to create": 1,
         "numbers to update": 2,
@@ -255,7 +255,7 @@ def test_a_number_whose_group_is_archived_is_reattached_to_a_new_group(fleet: En
 def test_a_listing_of_several_wabas_updates_each_and_the_shared_portfolio_once(fleet: Engine) -> None:
     plan = imports.run_import(fleet, ADMIN, support.request("meta-numbers", "listings/two_wabas.json"), now=NOW).plan
 
-    assert plan.summary() == {"numbers to update": 1, "history rows": 1}
+    assert plan.summary() == {"numbers to update": 1, "portfolios to update": 1, "history rows": 1}
     assert number(fleet, support.FR_MAIN)["quality_rating"] == "YELLOW"
     assert number(fleet, support.FR_MAIN)["portfolio_messaging_limit"] == "TIER_2K"
 
