@@ -38,11 +38,11 @@ with json_col:
     common.json_download(
         "Download JSON", entries, file_name=common.export_file_name("audit", "json"), key="audit_download_json"
     )
-st.dataframe(
+common.table(
     entries,
-    hide_index=True,
-    key="audit_table",
-    column_config={
+    "audit_table",
+    ["at", "actor", "action", "object_type", "object_key", "before", "after"],
+    {
         "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
         "actor": "User",
         "action": "Action",

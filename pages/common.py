@@ -23,26 +23,12 @@ from core.errors import FleetError, InvalidInput
 from core.exports import to_csv_bytes, to_json_bytes
 from core.migrate import upgrade
 from core.model import Actor, Role
+from core.palette import QUALITY_COLORS, STATUS_COLORS  # the app's one colour scheme (with text labels)
 
 READ_TTL_SECONDS = 60
 FLASH_KEY = "flash"
 RESETS_KEY = "pending_form_resets"
 
-# One palette for the whole app (colour-blind safe, Okabe-Ito); every colour also comes with its text label.
-QUALITY_COLORS = {"GREEN": "#009E73", "YELLOW": "#E69F00", "RED": "#D55E00", "NA": "#999999", "UNKNOWN": "#999999"}
-STATUS_COLORS = {
-    "CONNECTED": "#009E73",
-    "PENDING": "#56B4E9",
-    "UNVERIFIED": "#56B4E9",
-    "MIGRATED": "#56B4E9",
-    "FLAGGED": "#E69F00",
-    "RATE_LIMITED": "#E69F00",
-    "RESTRICTED": "#D55E00",
-    "DISCONNECTED": "#D55E00",
-    "BANNED": "#D55E00",
-    "DELETED": "#999999",
-    "UNKNOWN": "#999999",
-}
 EMPTY_FLEET_MESSAGE = (
     "No workspace yet — an admin adds one in **Accounts** (then a business portfolio, a WhatsApp Business Account "
     "and numbers in **Subscriptions**). To explore with sample data, run `python -m core seed-demo`."

@@ -28,16 +28,7 @@ users = common.read("users")
 if users.empty:
     st.caption("No user has been given a role yet.")
 else:
-    st.dataframe(
-        users,
-        hide_index=True,
-        key="users_table",
-        column_config={
-            "name": "User",
-            "role": "Role",
-            "created_at": st.column_config.DatetimeColumn("Since", format="YYYY-MM-DD"),
-        },
-    )
+    common.table(users, "users_table", ["name", "role", "created_at"], {"name": "User", "role": "Role"})
 
 with st.form("set_role_form", clear_on_submit=False):
     name = st.text_input("User e-mail", key="set_role_name", placeholder="alice@example.com")

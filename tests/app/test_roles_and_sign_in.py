@@ -1,0 +1,132 @@
+"""Who sees what: local mode is labelled, roles gate pages, forms and downloads, and sign-in maps users to roles."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import services
+from tests.app.conftest import APP, TIMEOUT
+from tests.app.ui import exceptions, labels, shown_text, table, texts
+from tests.builders import ADMIN
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret",
+    "client_id": "fleet-dashboard",
+    "client_secret": "test-client-secret",
+    "server_metadata_url": "https://login.example.com/.well-known/openid-configuration",
+}
+ADMIN_ONLY_PAGES = ["pages/audit.py", "pages/import_data.py", "pages/users.py"]
+
+
+def signed_in_app(user: dict[str, object], roles: dict[str, list[str]] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets = {"auth": dict(AUTH), "roles": roles or {}}
+    at.user = user
+    return at.run()
+
+
+def test_local_mode_is_labelled_with_the_user_and_role(demo_db, open_page):
+    at = open_page()
+
+    assert "Local mode — signed in as local-admin (admin)" in texts(at.sidebar.caption)
+
+
+def test_local_user_and_role_come_from_the_settings(demo_db, open_page, monkeypatch):
+    monkeypatch.setenv("FLEET_USER", "marketing-lead")
+
+    at = open_page(role="analyst")
+
+    assert "Local mode — signed in as marketing-lead (analyst)" in texts(at.sidebar.caption)
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+@pytest.mark.parametrize("page", ADMIN_ONLY_PAGES)
+def test_admin_pages_are_not_in_the_navigation_of_readers(demo_db, open_page, role, page):
+    at = open_page(role=role)
+
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(page)
+
+
+@pytest.mark.parametrize("page", ADMIN_ONLY_PAGES)
+def test_admin_pages_open_for_admins(demo_db, open_page, page):
+    at = open_page(page.removeprefix("pages/"))
+
+    assert exceptions(at) == []
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+@pytest.mark.parametrize("page", ["accounts.py", "subscriptions.py"])
+def test_readers_see_no_write_form(demo_db, open_page, role, page):
+    at = open_page(page, role=role)
+
+    assert len(at.text_input) == 0
+    assert labels(at.button) == []
+    assert "Manage" not in shown_text(at)
+
+
+@pytest.mark.parametrize("page", ["accounts.py", "subscriptions.py"])
+def test_admins_see_the_write_forms(demo_db, open_page, page):
+    at = open_page(page)
+
+    assert len(at.text_input) > 0
+    assert len(at.button) > 0
+
+
+@pytest.mark.parametrize(("role", "downloads"), [("viewer", 0), ("analyst", 1), ("admin", 1)])
+def test_only_analysts_and_admins_download_numbers(demo_db, open_page, role, downloads):
+    at = open_page("numbers.py", role=role)
+
+    assert len(at.download_button) == downloads
+
+
+def test_signed_out_visitor_sees_only_the_sign_in_button(demo_db):
+    at = signed_in_app({"is_logged_in": False})
+
+    assert exceptions(at) == []
+    assert labels(at.button) == ["Sign in"]
+    assert not at.dataframe
+
+
+def test_signed_in_stranger_is_a_viewer(demo_db):
+    at = signed_in_app({"is_logged_in": True, "email": "Stranger@Example.com", "name": "Stranger"})
+
+    assert "Signed in as **stranger@example.com** (viewer)" in texts(at.sidebar.caption)
+    assert "Sign out" in labels(at.sidebar.button)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/audit.py")
+
+
+def test_configured_mapping_gives_roles_by_address_and_domain(demo_db):
+    roles = {"admins": ["boss@example.com"], "analysts": ["@marketing.example.com"]}
+
+    boss = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, roles)
+    analyst = signed_in_app({"is_logged_in": True, "email": "ann@marketing.example.com"}, roles)
+
+    assert "Signed in as **boss@example.com** (admin)" in texts(boss.sidebar.caption)
+    assert "Signed in as **ann@marketing.example.com** (analyst)" in texts(analyst.sidebar.caption)
+    boss.switch_page("pages/audit.py").run()
+    assert exceptions(boss) == []
+
+
+def test_users_table_decides_before_the_mapping(demo_db):
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="analyst")
+
+    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, {"admins": ["boss@example.com"]})
+
+    assert "Signed in as **boss@example.com** (analyst)" in texts(at.sidebar.caption)
+
+
+def test_admin_gives_a_user_a_role_on_the_users_page(demo_db, open_page):
+    at = open_page("users.py")
+
+    at.text_input(key="set_role_name").input("Ann@Example.com")
+    at.selectbox(key="set_role_role").select("analyst")
+    at.button[0].click().run()
+
+    assert "User 'ann@example.com' is now analyst." in texts(at.toast)
+    assert table(at, "users_table")[["name", "role"]].values.tolist() == [["ann@example.com", "analyst"]]
+    signed_in = signed_in_app({"is_logged_in": True, "email": "ann@example.com"})
+    assert "Signed in as **ann@example.com** (analyst)" in texts(signed_in.sidebar.caption)
