@@ -6,11 +6,13 @@ portfolio (the top groups by trouble, the rest in one 'others' bucket), counts p
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Date, Engine, case, cast, func, literal, null, or_, select, true, union_all
 from sqlalchemy.orm import aliased
@@ -59,11 +61,11 @@ class GroupedCounts:
     group_noun: str
 
 
-def _group_labels(numbers: pd.DataFrame, key: str, name: str) -> dict[str, str]:
+def _group_labels(keys: Sequence[str], names: Sequence[object]) -> dict[str, str]:
     """A readable label per group; a name shared by several groups gets its Meta id so bars never merge."""
-    names = numbers.drop_duplicates(key).set_index(key)[name].fillna("").astype(str)
-    repeated = names.duplicated(keep=False) | names.eq("")
-    return {k: (f"{n} ({k})" if repeated[k] else n) for k, n in names.items()}
+    name_of = {key: "" if name is None or pd.isna(name) else str(name) for key, name in zip(keys, names, strict=True)}
+    uses = Counter(name_of.values())
+    return {key: (f"{name} ({key})" if uses[name] > 1 or not name else name) for key, name in name_of.items()}
 
 
 def group_counts(
@@ -76,43 +78,49 @@ def group_counts(
     top: int = TOP_GROUPS,
     label_suffix: Mapping[str, str] | None = None,
 ) -> GroupedCounts:
-    """Counts per group and category; the `top` groups with the most `trouble` are shown, the rest bucketed."""
+    """Counts per group and category; the `top` groups with the most `trouble` are shown, the rest bucketed.
+
+    Each segment keeps a few example numbers for its hover text, troubled ones first.
+    """
     key, name, noun = _GROUP_COLUMNS[group_by]
     if numbers.empty:
         return GroupedCounts(pd.DataFrame(columns=["key", "label", "category", "numbers", "examples"]), (), (), 0, noun)
     frame = pd.DataFrame(
         {
-            "key": numbers[key].astype(str),
-            "category": numbers[category].fillna("UNKNOWN").replace("", "UNKNOWN").astype(str),
+            "key": numbers[key].astype(str).to_numpy(dtype=object),
+            "category": numbers[category].fillna("UNKNOWN").replace("", "UNKNOWN").astype(str).to_numpy(dtype=object),
             "trouble": trouble.astype(bool).to_numpy(),
-            "example": numbers["phone_e164"].astype(str) + " · " + numbers["display_name"].fillna("").astype(str),
+            "row": np.arange(len(numbers)),
         }
     )
-    labels = _group_labels(numbers.assign(**{key: frame["key"]}), key, name)
-    ranking = (
-        frame.groupby("key", sort=False)
-        .agg(trouble=("trouble", "sum"), total=("trouble", "size"))
-        .assign(label=lambda r: r.index.map(labels))
-        .sort_values(["trouble", "total", "label"], ascending=[False, False, True])
-    )
-    shown = list(ranking.index[:top])
+    names = frame[["key"]].assign(name=numbers[name].to_numpy(dtype=object)).drop_duplicates("key")
+    labels = _group_labels(names["key"].tolist(), names["name"].tolist())
+    ranking = frame.groupby("key", sort=False)["trouble"].agg(["sum", "size"])
+    ranking["label"] = [labels[k] for k in ranking.index]
+    ranking = ranking.sort_values(["sum", "size", "label"], ascending=[False, False, True])
+    shown = ranking.index[:top].tolist()
     hidden = len(ranking) - len(shown)
     frame["key"] = frame["key"].where(frame["key"].isin(shown), OTHERS_KEY)
-    counts = frame.groupby(["key", "category"], sort=False).agg(
-        numbers=("example", "size"), examples=("example", lambda e: "<br>".join(e.head(EXAMPLES_PER_SEGMENT)))
+    counts = frame.groupby(["key", "category"], sort=False).size().rename("numbers")
+    firsts = (
+        frame.sort_values("trouble", ascending=False, kind="stable")
+        .groupby(["key", "category"], sort=False)
+        .head(EXAMPLES_PER_SEGMENT)
     )
-    counts = counts.reset_index()
+    phones = numbers["phone_e164"].to_numpy(dtype=object)[firsts["row"].to_numpy()]
+    display = numbers["display_name"].fillna("").to_numpy(dtype=object)[firsts["row"].to_numpy()]
+    firsts = firsts.assign(example=[f"{p} · {d}" for p, d in zip(phones, display, strict=True)])
+    examples = firsts.groupby(["key", "category"], sort=False)["example"].agg("<br>".join)
+    counts = pd.concat([counts, examples.rename("examples")], axis=1).reset_index()
     suffix = label_suffix or {}
     group_order = [(k, labels[k] + suffix.get(k, "")) for k in shown]
     if hidden:
         group_order.append((OTHERS_KEY, f"{hidden} other {noun}s"))
-    label_of = dict(group_order)
-    counts["label"] = counts["key"].map(label_of)
-    categories = ordered_values(frame["category"], category_order)
+    counts["label"] = counts["key"].map(dict(group_order))
     return GroupedCounts(
         counts=counts[["key", "label", "category", "numbers", "examples"]],
         groups=tuple(group_order),
-        categories=tuple(categories),
+        categories=tuple(ordered_values(counts["category"].tolist(), category_order)),
         hidden_groups=hidden,
         group_noun=noun,
     )
@@ -219,7 +227,7 @@ def portfolio_headroom(
         .sort_values(["_order", "_share", "portfolio"])
         .drop(columns=["_order", "_share"])
     )
-    labels = _group_labels(with_senders, "portfolio_id", "portfolio")
+    labels = _group_labels(with_senders["portfolio_id"].tolist(), with_senders["portfolio"].tolist())
     with_senders["label"] = with_senders["portfolio_id"].map(labels)
     shown = with_senders.head(top)
     columns = ["portfolio_id", "label", "messaging_limit", "daily_limit", "active_numbers", "per_sender", "state"]
@@ -356,6 +364,12 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
     return select(all_moves.c.day, all_moves.c.quality_rating, func.sum(all_moves.c.delta)).group_by(
         all_moves.c.day, all_moves.c.quality_rating
     )
+
+
+def fleet_size(engine: Engine) -> int:
+    """How many numbers the database holds (a table showing that many rows shows the whole fleet)."""
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(PhoneNumber)) or 0)
 
 
 # --- ecosystem --------------------------------------------------------------------------------------------------

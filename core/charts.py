@@ -251,17 +251,24 @@ def number_history_figure(series: pd.DataFrame, title: str = "Quality and own ti
                 row=row,
                 col=1,
             )
-    for position, quality in enumerate(quality_axis):
-        figure.add_hrect(
-            y0=position - 0.5,
-            y1=position + 0.5,
-            fillcolor=quality_color(quality),
-            opacity=0.12,
-            line_width=0,
-            layer="below",
-            row=1,
-            col=1,
-        )
+    # Bands behind the quality rows, in the rating's colour (shapes as plain dicts: add_hrect is slow on subplots).
+    bands = [
+        {
+            "type": "rect",
+            "xref": "x domain",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": position - 0.5,
+            "y1": position + 0.5,
+            "fillcolor": quality_color(quality),
+            "opacity": 0.12,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for position, quality in enumerate(quality_axis)
+    ]
+    figure.update_layout(shapes=bands)
     figure.update_yaxes(type="category", categoryorder="array", categoryarray=quality_axis, row=1, col=1)
     figure.update_yaxes(type="category", categoryorder="array", categoryarray=tier_axis, row=2, col=1)
     figure.update_layout(

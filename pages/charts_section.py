@@ -1,20 +1,170 @@
-"""Chart blocks placed on the Overview and Numbers pages; the figures themselves are built in core."""
+"""Chart blocks placed on the Overview and Numbers pages; data and figures are built in core (chart_data, charts).
+
+Both blocks follow the page's filters: they receive the numbers table the page shows. Clicking a bar of the
+Numbers charts narrows the table: `chart_selection` reads those clicks (call it before drawing the table).
+"""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
+
+from core import chart_data, charts
+from pages import common
+
+HISTORY_WINDOWS = {"30 days": 30, "90 days": 90, "180 days": 180, "1 year": 365}
+HISTORY_TTL_SECONDS = 600  # history changes slowly; every write in the app clears it anyway
+MAX_TRACED_NUMBERS = 8
+MAX_TRACE_OPTIONS = 1000
+PLOT_CONFIG = {"displaylogo": False}
+
+
+@st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner="Counting numbers by quality per day…", max_entries=32)
+def _quality_by_day(url: str, days: int, numbers_key: str, _e164s: tuple[str, ...] | None) -> pd.DataFrame:
+    return chart_data.fleet_quality_by_day(common.engine_for(url), days=days, e164s=_e164s)
+
+
+@st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner=False)
+def _fleet_size(url: str) -> int:
+    return chart_data.fleet_size(common.engine_for(url))
+
+
+def _plot(figure: object, key: str, *, selectable: bool = False) -> None:
+    if selectable:
+        st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box"), config=PLOT_CONFIG)
+    else:
+        st.plotly_chart(figure, key=key, config=PLOT_CONFIG)
+
+
+def _fleet_history(numbers: pd.DataFrame, key_prefix: str) -> None:
+    window = st.segmented_control(
+        "History window", list(HISTORY_WINDOWS), default="90 days", key=f"{key_prefix}_history_window"
+    )
+    days = HISTORY_WINDOWS.get(window or "90 days", 90)
+    url = common.database_url()
+    whole_fleet = len(numbers) >= _fleet_size(url)
+    e164s = None if whole_fleet else tuple(sorted(numbers["phone_e164"]))
+    numbers_key = "all" if e164s is None else hashlib.sha1("\n".join(e164s).encode()).hexdigest()
+    per_day = _quality_by_day(url, days, numbers_key, e164s)
+    scope = "every number" if whole_fleet else f"the {len(numbers):,} numbers in view"
+    _plot(charts.fleet_quality_figure(per_day, f"Numbers by quality rating per day ({scope})"), f"{key_prefix}_fleet")
 
 
 def render_overview_charts(numbers: pd.DataFrame, key_prefix: str = "overview") -> None:
     """Charts for the Overview page, from the numbers table."""
     if numbers.empty:
         return
-    st.bar_chart(numbers["quality_rating"].value_counts())
+    st.subheader("Quality and messaging limits at a glance")
+    by_portfolio, headroom = st.columns(2)
+    with by_portfolio:
+        grouped = chart_data.quality_counts(numbers, "portfolio")
+        _plot(charts.quality_bars(grouped, "Quality rating per portfolio"), f"{key_prefix}_quality_by_portfolio")
+    with headroom:
+        rows = chart_data.portfolio_headroom(common.read("portfolios"), set(numbers["portfolio_id"]))
+        _plot(charts.headroom_bars(rows), f"{key_prefix}_headroom")
+    _plot(
+        charts.quality_bars(chart_data.quality_counts(numbers, "waba"), "Quality rating per WABA"),
+        f"{key_prefix}_quality_by_waba",
+    )
+    _fleet_history(numbers, key_prefix)
 
 
-def render_numbers_charts(numbers: pd.DataFrame, key_prefix: str = "numbers") -> None:
-    """Charts for the Numbers page, following its filters (receives the filtered numbers table)."""
+def _generation_key(key_prefix: str) -> str:
+    return f"{key_prefix}_charts_generation"
+
+
+def _chart_keys(key_prefix: str) -> tuple[str, str]:
+    generation = st.session_state.get(_generation_key(key_prefix), 0)
+    return f"{key_prefix}_quality_by_waba_{generation}", f"{key_prefix}_headroom_{generation}"
+
+
+def _points(key: str) -> list[dict[str, object]]:
+    state = st.session_state.get(key)
+    if not state:
+        return []
+    return list(state.get("selection", {}).get("points", []))
+
+
+def chart_selection(numbers: pd.DataFrame, key_prefix: str = "numbers") -> frozenset[str] | None:
+    """E.164 numbers picked by clicking bars of the Numbers charts (None: nothing clicked).
+
+    Pass the same filtered table that `render_numbers_charts` gets; narrow only what the table shows.
+    """
+    waba_key, headroom_key = _chart_keys(key_prefix)
+    picks: list[set[str]] = []
+    segments = charts.selected_segments(_points(waba_key))
+    if segments:
+        grouped = chart_data.quality_counts(numbers, "waba")
+        picks.append(chart_data.numbers_in_segments(numbers, grouped, "waba", "quality_rating", segments))
+    portfolios = charts.selected_keys(_points(headroom_key))
+    if portfolios:
+        picks.append(set(numbers.loc[numbers["portfolio_id"].astype(str).isin(portfolios), "phone_e164"]))
+    if not picks:
+        return None
+    return frozenset(set.intersection(*picks))
+
+
+def _clear_selection(key_prefix: str) -> None:
+    # A chart's selection cannot be set from Python; a new key draws the charts afresh, with nothing selected.
+    st.session_state[_generation_key(key_prefix)] = st.session_state.get(_generation_key(key_prefix), 0) + 1
+
+
+def _traced_numbers(numbers: pd.DataFrame, key_prefix: str) -> list[str]:
+    ranked = numbers.sort_values(["at_risk", "phone_e164"], ascending=[False, True])
+    options = list(ranked["phone_e164"].head(MAX_TRACE_OPTIONS))
+    names = dict(zip(ranked["phone_e164"].tolist(), ranked["display_name"].fillna("").tolist(), strict=True))
+    key = f"{key_prefix}_traced_numbers"
+    at_risk = set(ranked.loc[ranked["at_risk"], "phone_e164"])
+    default = [phone for phone in options if phone in at_risk][:3] or options[:1]
+    offered = set(options)
+    st.session_state[key] = [phone for phone in st.session_state.get(key, default) if phone in offered]
+    more = (
+        f" (at-risk numbers first; the first {MAX_TRACE_OPTIONS:,} are offered)" if len(numbers) > len(options) else ""
+    )
+    return st.multiselect(
+        "Numbers to trace" + more,
+        options,
+        key=key,
+        max_selections=MAX_TRACED_NUMBERS,
+        format_func=lambda phone: f"{phone} · {names.get(phone, '')}",
+    )
+
+
+def render_numbers_charts(numbers: pd.DataFrame, key_prefix: str = "numbers") -> frozenset[str] | None:
+    """Charts for the Numbers page, following its filters (receives the filtered numbers table).
+
+    Returns the numbers picked by clicking bars (see `chart_selection`), or None when nothing is picked.
+    """
     if numbers.empty:
-        return
-    st.bar_chart(numbers["quality_rating"].value_counts())
+        return None
+    waba_key, headroom_key = _chart_keys(key_prefix)
+    picked = chart_selection(numbers, key_prefix)
+    st.subheader("Charts of the numbers in view")
+    if picked is not None:
+        note, clear = st.columns([4, 1], vertical_alignment="center")
+        note.caption(f"Bars picked in the charts narrow the table to {len(picked):,} numbers.")
+        clear.button(
+            "Clear chart picks", key=f"{key_prefix}_clear_picks", on_click=_clear_selection, args=(key_prefix,)
+        )
+    quality, limits, over_time = st.tabs(["Quality", "Messaging limits", "Over time"])
+    with quality:
+        st.caption("Click a bar segment (or box-select several) to narrow the table to those numbers.")
+        grouped = chart_data.quality_counts(numbers, "waba")
+        _plot(charts.quality_bars(grouped, "Quality rating per WABA"), waba_key, selectable=True)
+    with limits:
+        _plot(charts.tier_heatmap(chart_data.tier_counts(numbers)), f"{key_prefix}_tiers")
+        st.caption("Click a portfolio's bar to narrow the table to its numbers.")
+        headroom = chart_data.portfolio_headroom(common.read("portfolios"), set(numbers["portfolio_id"]))
+        _plot(charts.headroom_bars(headroom), headroom_key, selectable=True)
+    with over_time:
+        traced = _traced_numbers(numbers, key_prefix)
+        series = pd.DataFrame()
+        if traced:
+            history = common.read("history", e164s=tuple(traced))
+            series = chart_data.history_with_present(history, numbers, datetime.now(UTC))
+        _plot(charts.number_history_figure(series), f"{key_prefix}_history")
+        _fleet_history(numbers, key_prefix)
+    return picked

@@ -1,8 +1,111 @@
-"""Ecosystem diagram: workspace → portfolio → WABA → number."""
+"""Ecosystem: workspaces ↔ business portfolios ↔ WABAs ↔ numbers and their subscription groups, live from the
+database. The DOT text is built in core.diagram; this page only picks the scope and places it."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-st.header("Ecosystem")
-st.info("The ecosystem diagram is not available yet.")
+from core import chart_data, diagram, model
+from core.palette import AT_RISK_MARK, QUALITY_ORDER, quality_label
+from pages import common
+
+
+@st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner="Reading the fleet…")
+def _ecosystem(url: str) -> diagram.Ecosystem:
+    return chart_data.ecosystem(common.engine_for(url))
+
+
+common.page_header(
+    "Ecosystem",
+    "Workspaces, the business portfolios connected to them, their WhatsApp Business Accounts and sender numbers.",
+)
+if common.empty_fleet_notice():
+    st.stop()
+
+fleet = _ecosystem(common.database_url())
+suggested = diagram.default_scope(fleet)
+workspaces = list(fleet.workspaces["workspace"])
+portfolio_names = dict(zip(fleet.portfolios["portfolio_id"], fleet.portfolios["portfolio"], strict=True))
+scope_kinds = {"everything": "Everything", "workspace": "One workspace", "portfolio": "One portfolio"}
+
+kind_column, subject_column, archived_column = st.columns([2, 3, 2], vertical_alignment="bottom")
+kind = kind_column.radio(
+    "Scope",
+    list(scope_kinds),
+    index=list(scope_kinds).index(suggested.kind),
+    format_func=scope_kinds.__getitem__,
+    horizontal=True,
+    key="ecosystem_scope_kind",
+)
+scope = diagram.EVERYTHING
+if kind == "workspace":
+    chosen = subject_column.selectbox("Workspace", workspaces, key="ecosystem_workspace")
+    scope = diagram.Scope("workspace", chosen or "")
+elif kind == "portfolio":
+    chosen = subject_column.selectbox(
+        "Business portfolio",
+        list(portfolio_names),
+        format_func=lambda pid: f"{portfolio_names[pid]} ({pid})",
+        key="ecosystem_portfolio",
+    )
+    scope = diagram.Scope("portfolio", chosen or "")
+show_archived = archived_column.checkbox(
+    "Show archived groups", key="ecosystem_show_archived", help="Archived subscription groups and WABAs, dashed"
+)
+if suggested.kind != "everything":
+    st.caption(
+        f"The fleet has {len(fleet.wabas):,} WABAs, so the diagram opens on one workspace; "
+        "'Everything' draws them all (slow to lay out in the browser)."
+    )
+
+plan = diagram.build_diagram(fleet, scope, show_archived=show_archived)
+waba_names = dict(zip(fleet.wabas["waba_id"], fleet.wabas["waba"], strict=True))
+expanded = st.multiselect(
+    "Show each number of these WABAs",
+    list(plan.collapsible),
+    format_func=lambda wid: f"{waba_names.get(wid, wid)} ({wid})",
+    key="ecosystem_expanded",
+    help=(
+        f"A WABA with more than {diagram.NUMBERS_PER_WABA_SHOWN} numbers, or every WABA when more than "
+        f"{diagram.NUMBERS_IN_VIEW_SHOWN} numbers are in view, is drawn as one summary node with counts by quality."
+    ),
+    placeholder="Collapsed WABAs" if plan.collapsible else "No WABA is collapsed",
+    disabled=not plan.collapsible,
+)
+drawn = diagram.build_diagram(fleet, scope, show_archived=show_archived, expanded=expanded) if expanded else plan
+counts = drawn.counts
+st.caption(
+    f"{counts['workspaces']} workspaces · {counts['portfolios']} business portfolios · {counts['wabas']} WABAs · "
+    f"{counts['numbers']:,} numbers" + (f" · {len(drawn.collapsed)} WABAs collapsed" if drawn.collapsed else "")
+)
+st.graphviz_chart(drawn.dot, width="stretch")
+st.caption(
+    "Number colours: "
+    + " · ".join(quality_label(quality) for quality in QUALITY_ORDER)
+    + f" — the rating is also written in each node. {AT_RISK_MARK} marks an at-risk status "
+    f"({', '.join(sorted(model.AT_RISK_STATUS))}). Workspaces show WABAs used of {model.MAX_WABAS_PER_WORKSPACE}, "
+    f"WABAs numbers used of {model.MAX_NUMBERS_PER_WABA}."
+)
+
+dot_column, svg_column = st.columns(2)
+dot_column.download_button(
+    "Download DOT",
+    data=drawn.dot.encode("utf-8"),
+    file_name=common.export_file_name("ecosystem", "dot"),
+    mime="text/vnd.graphviz",
+    key="ecosystem_download_dot",
+    on_click="ignore",
+    icon=":material/download:",
+)
+if diagram.svg_available():
+    svg_column.download_button(
+        "Download SVG",
+        data=lambda: diagram.render_svg(drawn.dot),  # laid out only when asked for
+        file_name=common.export_file_name("ecosystem", "svg"),
+        mime="image/svg+xml",
+        key="ecosystem_download_svg",
+        on_click="ignore",
+        icon=":material/image:",
+    )
+else:
+    svg_column.caption(diagram.SVG_UNAVAILABLE)
