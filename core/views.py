@@ -14,7 +14,16 @@ from core import model
 from core.db import AuditEntry
 
 # phonenumbers' geocoder has no English name for these few regions.
-_REGION_NAMES_MISSING = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+_REGION_NAMES_MISSING = {
+    "AC": "Ascension Island",
+    "BL": "Saint Barthélemy",
+    "EH": "Western Sahara",
+    "MF": "Saint Martin",
+    "TA": "Tristan da Cunha",
+    "XK": "Kosovo",
+}
+# How urgent an at-risk value is, to put the worst numbers at the top of the list (0: not at risk).
+_URGENCY = {"RED": 2, "YELLOW": 1, "BANNED": 2, "DISCONNECTED": 2, "RESTRICTED": 2, "FLAGGED": 1, "RATE_LIMITED": 1}
 
 
 @cache
@@ -23,9 +32,7 @@ def phone_regions() -> tuple[tuple[str, str], ...]:
     regions = []
     for code in phonenumbers.SUPPORTED_REGIONS:
         example = phonenumbers.example_number(code)
-        name = (geocoder.country_name_for_number(example, "en") if example else "") or _REGION_NAMES_MISSING.get(
-            code, code
-        )
+        name = _REGION_NAMES_MISSING.get(code) or (geocoder.country_name_for_number(example, "en") if example else "")
         regions.append((code, f"{name} (+{phonenumbers.country_code_for_region(code)})"))
     return tuple(sorted(regions, key=lambda region: region[1]))
 
@@ -44,13 +51,11 @@ def at_risk_numbers(numbers: pd.DataFrame) -> pd.DataFrame:
     """Numbers of active groups that are at risk (quality or status), worst first, with the reason."""
     active = numbers[(numbers["group_state"] == "active") & numbers["at_risk"]].copy()
     active["reason"] = [risk_reasons(q, s) for q, s in zip(active["quality_rating"], active["status"], strict=True)]
-    severity = active["quality_rating"].eq("RED").astype(int) * 2 + active["status"].isin(model.AT_RISK_STATUS).astype(
-        int
-    )
+    urgency = active["quality_rating"].map(_URGENCY).fillna(0) + active["status"].map(_URGENCY).fillna(0)
     return (
-        active.assign(_severity=severity)
-        .sort_values(["_severity", "workspace", "waba", "phone_e164"], ascending=[False, True, True, True])
-        .drop(columns="_severity")
+        active.assign(_urgency=urgency)
+        .sort_values(["_urgency", "workspace", "waba", "phone_e164"], ascending=[False, True, True, True])
+        .drop(columns="_urgency")
     )
 
 
