@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Engine, case, cast, func, literal, null, or_, select, true, union_all
+from sqlalchemy import Date, Engine, case, cast, func, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from core import model, queries
@@ -267,8 +267,8 @@ def fleet_quality_by_day(
 
     Snapshots are written only when a value changes, so a day's count is each number's *latest* rating on or
     before that day, not the snapshots of that day. One SQL query returns only the day-to-day changes of the
-    counts (each number's state before the window, then +1/-1 on every change inside it); the running sum of
-    those few rows is the series. `e164s` narrows to some numbers (None: the whole fleet).
+    counts (each number's rating before the window, then how many numbers moved from which rating to which,
+    per day); the running sum of those few rows is the series. `e164s` narrows to some numbers (None: the whole fleet).
     Columns: day, quality_rating, numbers — one row per day and rating.
     """
     now = now or datetime.now(UTC)
@@ -278,10 +278,16 @@ def fleet_quality_by_day(
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
     with engine.connect() as connection:
         rows = connection.execute(_quality_changes_query(start, end, e164s)).all()
-    changes = pd.DataFrame(rows, columns=["day", "quality_rating", "delta"])
-    all_days = pd.date_range(first_day, today, freq="D")
-    changes["day"] = pd.to_datetime(changes["day"].where(changes["day"].notna(), first_day)).dt.normalize()
+    # Each row moves `numbers` numbers from the `old` rating (none: they joined) to the `new` one on `day`.
+    moved = pd.DataFrame(rows, columns=["day", "new", "old", "numbers"])
+    moved["day"] = pd.to_datetime(moved["day"].where(moved["day"].notna(), first_day)).dt.normalize()
+    arrivals = moved[["day", "new", "numbers"]].set_axis(["day", "quality_rating", "delta"], axis=1)
+    departures = moved.loc[moved["old"].notna(), ["day", "old", "numbers"]].set_axis(
+        ["day", "quality_rating", "delta"], axis=1
+    )
+    changes = pd.concat([arrivals, departures.assign(delta=-departures["delta"])], ignore_index=True)
     changes["delta"] = changes["delta"].astype(int)
+    all_days = pd.date_range(first_day, today, freq="D")
     qualities = ordered_values(changes["quality_rating"], QUALITY_ORDER)
     per_day = (
         changes.pivot_table(index="day", columns="quality_rating", values="delta", aggfunc="sum")
@@ -296,9 +302,11 @@ def fleet_quality_by_day(
 
 def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] | None) -> Any:
     snapshot = NumberHealthSnapshot
-    numbers = None
+    # Always naming the numbers lets SQLite walk the (number, time) index — rows arrive in window order, with
+    # no sort of the whole window — and keeps the time range an index bound; PostgreSQL plans it as a semi-join.
+    numbers = select(PhoneNumber.id)
     if e164s is not None and len(e164s) <= MAX_NUMBERS_IN_FILTER:
-        numbers = select(PhoneNumber.id).where(PhoneNumber.e164.in_(list(e164s)))
+        numbers = numbers.where(PhoneNumber.e164.in_(list(e164s)))
 
     def rating_before_window(number_id: Any) -> Any:
         earlier = aliased(NumberHealthSnapshot)
@@ -318,52 +326,37 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
         func.lag(snapshot.quality_rating)
         .over(partition_by=snapshot.phone_number_id, order_by=(snapshot.recorded_at, snapshot.id))
         .label("previous"),
-    ).where(snapshot.recorded_at >= start, snapshot.recorded_at < end)
-    # SQLite would pick the time index and then sort every row for the window; walking the (number, time)
-    # index instead yields rows already in window order. PostgreSQL's planner needs no hint.
-    in_window = in_window.with_hint(snapshot, f"INDEXED BY {NUMBER_TIME_INDEX}", "sqlite")
-    if numbers is not None:
-        in_window = in_window.where(snapshot.phone_number_id.in_(numbers))
+    ).where(snapshot.phone_number_id.in_(numbers), snapshot.recorded_at >= start, snapshot.recorded_at < end)
     windowed = in_window.subquery("in_window")
     replaced = case(
         (windowed.c.previous.is_(None), rating_before_window(windowed.c.phone_number_id)),
         else_=windowed.c.previous,
     )
+    # One row per (day, new rating, replaced rating): a handful of rows whatever the fleet's size.
+    day = func.date(windowed.c.recorded_at)
     transitions = (
-        select(
-            func.date(windowed.c.recorded_at).label("day"),
-            windowed.c.quality_rating.label("new"),
-            replaced.label("old"),
-        )
+        select(day.label("day"), windowed.c.quality_rating.label("new"), replaced.label("old"))
         .where(or_(windowed.c.previous.is_(None), windowed.c.previous != windowed.c.quality_rating))
         .subquery("transitions")
     )
-    sign = union_all(select(literal(1).label("sign")), select(literal(-1).label("sign"))).subquery("sign")
     moves = (
-        select(
-            transitions.c.day,
-            case((sign.c.sign == 1, transitions.c.new), else_=transitions.c.old).label("quality_rating"),
-            sign.c.sign.label("delta"),
-        )
-        .select_from(transitions)
-        .join(sign, true())
-        .where(
-            or_(sign.c.sign == 1, transitions.c.old.is_not(None)),
-            or_(transitions.c.old.is_(None), transitions.c.old != transitions.c.new),
-        )
+        select(transitions.c.day, transitions.c.new, transitions.c.old, func.count().label("numbers"))
+        .where(or_(transitions.c.old.is_(None), transitions.c.old != transitions.c.new))
+        .group_by(transitions.c.day, transitions.c.new, transitions.c.old)
     )
     # Every number's rating when the window opens (day NULL = the first day).
-    opening_ratings = select(rating_before_window(PhoneNumber.id).label("quality_rating")).select_from(PhoneNumber)
-    if numbers is not None:
-        opening_ratings = opening_ratings.where(PhoneNumber.id.in_(numbers))
-    opening = opening_ratings.subquery("opening")
-    opening_moves = select(cast(null(), Date).label("day"), opening.c.quality_rating, literal(1).label("delta")).where(
-        opening.c.quality_rating.is_not(None)
+    opening = (
+        select(rating_before_window(PhoneNumber.id).label("quality_rating"))
+        .select_from(PhoneNumber)
+        .where(PhoneNumber.id.in_(numbers))
+        .subquery("opening")
     )
-    all_moves = union_all(moves, opening_moves).subquery("moves")
-    return select(all_moves.c.day, all_moves.c.quality_rating, func.sum(all_moves.c.delta)).group_by(
-        all_moves.c.day, all_moves.c.quality_rating
+    opening_moves = (
+        select(cast(null(), Date), opening.c.quality_rating, null(), func.count())
+        .where(opening.c.quality_rating.is_not(None))
+        .group_by(opening.c.quality_rating)
     )
+    return union_all(moves, opening_moves)
 
 
 def fleet_size(engine: Engine) -> int:
