@@ -41,6 +41,7 @@ TIER_ORDER: tuple[str, ...] = (
 LOW_TIERS = frozenset({"TIER_NOT_SET", "TIER_50", "TIER_250"})
 # A filter narrower than the fleet is sent to the database as a list of numbers; SQLite accepts 32,766 values.
 MAX_NUMBERS_IN_FILTER = 30_000
+# The index the per-day query walks, in (number, time) order (see _quality_changes_query).
 NUMBER_TIME_INDEX = "ix_number_health_snapshots_number_time"
 
 _GROUP_COLUMNS: dict[str, tuple[str, str, str]] = {
