@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEFAULT_TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1440, "height": 1000}
 
 
 # --- the app under test ------------------------------------------------------------------------------------
@@ -102,33 +104,51 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def screenshot_name(item: pytest.Item, label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{item.name}--{label}").strip("-")
+def screenshot_dir(item: pytest.Item) -> Path:
+    """test-artifacts/screenshots/<test name>/, one folder per test so a run never mixes with an older one."""
+    return SCREENSHOT_DIR / re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-")
+
+
+def save_screenshot(page: Page, path: Path) -> Path:
+    """The whole page: Streamlit scrolls inside its main area, so the window is made as tall as the content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size or VIEWPORT
+    content_height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stSidebarContent]')]"
+        ".map(e => e.scrollHeight), 0)"
+    )
+    tall = {"width": viewport["width"], "height": max(viewport["height"], min(int(content_height), 8000))}
+    page.set_viewport_size(tall)
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(viewport)
+    return path
 
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser tab (own cookies and storage) that records a screenshot when the test fails."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    folder = screenshot_dir(request.node)
+    shutil.rmtree(folder, ignore_errors=True)
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     streamlit_ui.install_run_counter(context)
     tab = context.new_page()
     yield tab
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=SCREENSHOT_DIR / f"{screenshot_name(request.node, 'FAILED')}.png", full_page=True)
+        save_screenshot(tab, folder / "FAILED.png")
     context.close()
 
 
 @pytest.fixture
 def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
-    """Save the whole page as test-artifacts/screenshots/<test>--<label>.png and return the path."""
+    """Save the whole page as test-artifacts/screenshots/<test>/<nn>-<label>.png and return the path."""
+    taken: list[Path] = []
 
     def take(label: str) -> Path:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOT_DIR / f"{screenshot_name(request.node, label)}.png"
-        page.screenshot(path=path, full_page=True)
-        return path
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
+        taken.append(save_screenshot(page, screenshot_dir(request.node) / f"{len(taken) + 1:02d}-{name}.png"))
+        return taken[-1]
 
     return take

@@ -25,8 +25,13 @@ IDLE_APP = f'{APP_ROOT}[data-test-connection-state="CONNECTED"][data-test-script
 BUSY_APP = f'{APP_ROOT}[data-test-script-state="running"], {APP_ROOT}[data-test-script-state="rerunRequested"]'
 
 
-def exact(text: str) -> re.Pattern[str]:
-    """A pattern matching a label exactly, ignoring surrounding whitespace."""
+Text = str | re.Pattern[str]
+
+
+def exact(text: Text) -> re.Pattern[str]:
+    """A pattern matching a label exactly, ignoring surrounding whitespace; a pattern given is used as is."""
+    if isinstance(text, re.Pattern):
+        return text
     return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
 
@@ -117,7 +122,7 @@ def text_value(page: Page, label: str, *, scope: Locator | None = None) -> str:
     return box.locator("input, textarea").first.input_value()
 
 
-def _choose(page: Page, box: Locator, option: str, search: str) -> None:
+def _choose(page: Page, box: Locator, option: Text, search: str) -> None:
     combobox = box.get_by_role("combobox")
     combobox.click()
     # Typing narrows long lists (a country list) so the option is rendered rather than scrolled out of view.
@@ -127,12 +132,19 @@ def _choose(page: Page, box: Locator, option: str, search: str) -> None:
 
 
 def select_option(
-    page: Page, label: str, option: str, *, search: str | None = None, scope: Locator | None = None
+    page: Page, label: str, option: Text, *, search: str | None = None, scope: Locator | None = None
 ) -> None:
-    """Choose `option` in the st.selectbox labelled `label` (a combobox: open it, type to filter, click)."""
+    """Choose `option` in the st.selectbox labelled `label` (a combobox: open it, type to filter, click).
+
+    `option` is the option's exact text, or a pattern for options whose text changes (counts); `search` is what
+    the user types to narrow the list (by default the option's text)."""
+    if search is None:
+        if isinstance(option, re.Pattern):
+            raise ValueError("give `search` text with an option pattern")
+        search = option
     box = _the_one(widget(scope or page, "stSelectbox", label), f"select box {label!r}")
     with _after_input(page, box):
-        _choose(page, box, option, option if search is None else search)
+        _choose(page, box, option, search)
         expect(box.get_by_role("combobox")).to_have_value(option)
 
 
@@ -150,9 +162,28 @@ def select_options(page: Page, label: str, options: list[str], *, scope: Locator
             page.keyboard.press("Escape")
 
 
-def form(page: Page, submit_label: str) -> Locator:
+def set_checkbox(page: Page, label: str, value: bool = True, *, scope: Locator | None = None) -> None:
+    """Tick (or untick) the st.checkbox / st.toggle labelled `label`."""
+    box = _the_one((scope or page).locator('[data-testid="stCheckbox"]').filter(has_text=exact(label)), label)
+    field = box.locator('input[type="checkbox"]')
+    if field.is_checked() != value:
+        with _after_input(page, box):
+            box.locator("label").first.click()
+            expect(field).to_be_checked(checked=value)
+
+
+def open_tab(page: Page, label: str) -> Locator:
+    """Click the st.tabs tab labelled `label` and return its panel (switching tabs does not rerun the script)."""
+    tab = _the_one(page.get_by_role("tab").filter(has_text=exact(label)), f"tab {label!r}")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    return _the_one(page.locator(f'[role="tabpanel"][aria-labelledby="{tab.get_attribute("id")}"]'), "tab panel")
+
+
+def form(page: Page | Locator, submit_label: str) -> Locator:
     """The st.form whose submit button reads `submit_label`."""
-    button = page.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
+    root_page = page if isinstance(page, Page) else page.page
+    button = root_page.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
     return page.locator('[data-testid="stForm"]').filter(has=button)
 
 
@@ -212,9 +243,10 @@ def expect_no_exception(page: Page) -> None:
 
 
 def _expand_navigation(page: Page) -> None:
-    more = page.locator('[data-testid="stSidebarNavViewButton"]')
-    if more.count() and more.first.inner_text().startswith("View") and "more" in more.first.inner_text():
-        more.first.click()
+    """A long navigation is folded behind "View n more"; unfold it so every page is reachable."""
+    more = page.locator('[data-testid="stSidebarNavViewButton"]').filter(has_text=re.compile(r"^View \d+ more$"))
+    if more.count():
+        more.click()
 
 
 def navigation_links(page: Page) -> Locator:
@@ -222,13 +254,60 @@ def navigation_links(page: Page) -> Locator:
     return page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]')
 
 
+# A page's icon is drawn from a font ligature ("dashboard"): its text is not part of the page's title.
+_LINK_TITLE = """link => {
+  const copy = link.cloneNode(true);
+  copy.querySelectorAll('[data-testid="stIconMaterial"], [data-testid="stIconEmoji"]').forEach(i => i.remove());
+  return copy.textContent.trim();
+}"""
+
+
 def navigation_titles(page: Page) -> list[str]:
     expect(navigation_links(page).first).to_be_visible(timeout=RERUN_TIMEOUT_MS)
-    return [text.strip() for text in navigation_links(page).all_inner_texts()]
+    return [link.evaluate(_LINK_TITLE) for link in navigation_links(page).all()]
 
 
 def navigate(page: Page, title: str) -> None:
-    """Open a page through the sidebar navigation, by its title."""
-    link = _the_one(navigation_links(page).filter(has_text=exact(title)), f"navigation link {title!r}")
+    """Open a page through the sidebar navigation, by its title (the link's accessible name)."""
+    _expand_navigation(page)
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True)
+    _the_one(link, f"navigation link {title!r}")
     with rerun(page):
         link.click()
+
+
+def keyed(page: Page | Locator, key: str) -> Locator:
+    """The element drawn with `key=...` (Streamlit puts `st-key-<key>` on its container)."""
+    return page.locator(f".st-key-{key}")
+
+
+def dataframe(page: Page | Locator, key: str) -> Locator:
+    return keyed(page, key).locator('[data-testid="stDataFrame"]')
+
+
+def _grid(frame: Locator) -> Locator:
+    # The grid is drawn on a canvas; Streamlit's data grid keeps an accessible copy of the rows on screen.
+    grid = frame.locator('table[role="grid"]')
+    grid.wait_for(state="attached", timeout=RERUN_TIMEOUT_MS)
+    return grid
+
+
+def table_row_count(frame: Locator) -> int:
+    """Rows of a st.dataframe, all of them (not only those scrolled into view); the header row not counted."""
+    return int(_grid(frame).get_attribute("aria-rowcount") or "1") - 1
+
+
+def table_records(frame: Locator) -> list[dict[str, str]]:
+    """The rows of a st.dataframe that are on screen, as {column header: cell text}."""
+    grid = _grid(frame)
+    headers = {
+        cell.get_attribute("aria-colindex"): cell.inner_text().strip()
+        for cell in grid.locator('thead th[role="columnheader"]').all()
+    }
+    records = []
+    for row in grid.locator('tbody tr[role="row"]').all():
+        cells = row.locator('td[role="gridcell"]').all()
+        records.append(
+            {headers.get(cell.get_attribute("aria-colindex"), "?"): cell.inner_text().strip() for cell in cells}
+        )
+    return records

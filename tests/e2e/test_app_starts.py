@@ -14,12 +14,14 @@ from tests.e2e.fleet_app import RunningApp
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_app_starts_on_an_empty_database_and_shows_its_title(
+def test_new_user_on_an_empty_database_sees_the_overview_and_what_to_do_next(
     empty_app: RunningApp, page: Page, screenshot: Callable[[str], Path]
 ) -> None:
     ui.open_app(page, empty_app.base_url)
 
-    expect(page).to_have_title("WABA Fleet")
-    expect(page.get_by_role("heading", name="WABA Fleet").first).to_be_visible()
     ui.expect_no_exception(page)
-    screenshot("empty-start")
+    expect(page.get_by_role("heading", name="Overview").first).to_be_visible()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Local mode")
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("admin")
+    expect(ui.alerts(page, "info").first).to_contain_text("No workspace yet")
+    screenshot("empty-overview")
