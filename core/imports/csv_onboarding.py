@@ -239,7 +239,7 @@ def _check_references(
             f"business portfolio {row.portfolio_id} does not exist; add it first (python -m core portfolio add)."
         )
     waba = wabas.get(row.waba_id)
-    if waba is not None:
+    if waba is not None and not problems:
         if waba.workspace != row.workspace or waba.portfolio_meta_id != row.portfolio_id:
             problems.append(
                 f"WABA {row.waba_id} ('{waba.name}') is in workspace '{waba.workspace}' and portfolio "
