@@ -136,6 +136,9 @@ def numbers_query(filters: NumberFilters | None = None) -> AnySelect:
         ]
         if digits:
             matches.append(PhoneNumber.e164.like(f"%{digits}%"))
+        if digits.startswith("0") and digits.strip("0"):
+            # Numbers are typed as dialled ('06 12…', '0033 6…'); E.164 has no trunk or '00' prefix ('+336 12…').
+            matches.append(PhoneNumber.e164.like(f"%{digits.lstrip('0')}%"))
         query = query.where(or_(*matches))
     return query
 
