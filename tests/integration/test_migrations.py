@@ -1,0 +1,79 @@
+"""Migrations from empty, on SQLite and PostgreSQL: they build exactly the schema the models describe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from core.db import Base, make_engine
+from core.migrate import is_up_to_date, upgrade
+from tests.integration.schema import schema_differences
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A database nothing has touched yet."""
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = request.getfixturevalue("sqlite_url")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_from_empty_creates_every_table(empty_engine: Engine) -> None:
+    assert inspect(empty_engine).get_table_names() == []
+
+    upgrade(empty_engine)
+
+    tables = set(inspect(empty_engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert tables - set(Base.metadata.tables) == {"alembic_version"}
+    assert is_up_to_date(empty_engine)
+
+
+def test_upgrading_twice_changes_nothing(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [version]
+    assert schema_differences(empty_engine) == []
+
+
+def test_the_migrated_schema_is_the_schema_of_the_models(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    assert schema_differences(empty_engine) == []
+
+
+def test_the_schema_check_notices_a_missing_index(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_number_health_snapshots_time"))
+
+    differences = schema_differences(empty_engine)
+
+    assert [d[0] for d in differences] == ["add_index"]
+    assert differences[0][1].name == "ix_number_health_snapshots_time"
+
+
+def test_the_one_active_group_per_number_index_is_partial(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    indexes = {index["name"]: index for index in inspect(empty_engine).get_indexes("subscription_groups")}
+
+    active_number = indexes["uq_subscription_groups_active_number"]
+    assert active_number["unique"]
+    assert active_number["column_names"] == ["phone_number_id"]
+    where = active_number["dialect_options"].get(
+        "sqlite_where", active_number["dialect_options"].get("postgresql_where")
+    )
+    assert "active" in str(where)
