@@ -49,7 +49,7 @@ def risk_reasons(quality_rating: str | None, status: str | None) -> str:
 
 def at_risk_numbers(numbers: pd.DataFrame) -> pd.DataFrame:
     """Numbers of active groups that are at risk (quality or status), worst first, with the reason."""
-    active = numbers[(numbers["group_state"] == "active") & numbers["at_risk"]].copy()
+    active = numbers.loc[(numbers["group_state"] == "active") & numbers["at_risk"].astype(bool)].copy()
     active["reason"] = [risk_reasons(q, s) for q, s in zip(active["quality_rating"], active["status"], strict=True)]
     urgency = active["quality_rating"].map(_URGENCY).fillna(0) + active["status"].map(_URGENCY).fillna(0)
     return (
@@ -61,7 +61,7 @@ def at_risk_numbers(numbers: pd.DataFrame) -> pd.DataFrame:
 
 def low_limit_portfolios(portfolios: pd.DataFrame) -> pd.DataFrame:
     """Portfolios whose shared messaging limit is low for their number of senders, with the limit per sender."""
-    low = portfolios[portfolios["limit_is_low"]].copy()
+    low = portfolios.loc[portfolios["limit_is_low"].astype(bool)].copy()
     low["daily_limit_per_sender"] = low["daily_limit"] / low["active_numbers"]
     return low.sort_values("daily_limit_per_sender")
 
@@ -99,12 +99,9 @@ def archived_groups(archived: pd.DataFrame, reattachable: pd.DataFrame) -> pd.Da
 
 
 def waba_choices(wabas: pd.DataFrame) -> dict[str, str]:
-    """Active WABAs a number can be added to, as {Meta WABA id: 'Fashion FR — EU Brands (id) · 12/20 numbers'}."""
+    """Active WABAs a number can be added to, as {Meta WABA id: 'Fashion FR — EU Brands (id)'}."""
     active = wabas[wabas["state"] == "active"]
-    return {
-        row.waba_id: f"{row.waba} — {row.workspace} ({row.waba_id}) · {row.active_numbers}/{row.number_limit} numbers"
-        for row in active.itertuples(index=False)
-    }
+    return {row.waba_id: f"{row.waba} — {row.workspace} ({row.waba_id})" for row in active.itertuples(index=False)}
 
 
 def of_wabas(frame: pd.DataFrame, waba_ids: list[str]) -> pd.DataFrame:

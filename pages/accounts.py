@@ -27,21 +27,19 @@ else:
         {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
     )
     st.subheader("Business portfolios")
-    portfolios_col, connections_col = st.columns([3, 2])
-    with portfolios_col:
-        common.table(
-            common.read("portfolios"),
-            "accounts_portfolios",
-            ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
-            {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
-        )
-    with connections_col:
-        common.table(
-            common.read("connections"),
-            "accounts_connections",
-            ["workspace", "portfolio", "connected_at"],
-            {"portfolio": "Connected portfolio", "connected_at": "Connected"},
-        )
+    common.table(
+        common.read("portfolios"),
+        "accounts_portfolios",
+        ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
+        {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
+    )
+    st.subheader("Portfolios connected to each workspace")
+    common.table(
+        common.read("connections"),
+        "accounts_connections",
+        ["workspace", "portfolio", "connected_at"],
+        {"portfolio": "Connected portfolio", "connected_at": "Connected"},
+    )
     st.subheader("WhatsApp Business Accounts")
     common.table(
         common.read("wabas"),
@@ -97,9 +95,20 @@ with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
             )
 
 with connect, st.form("connect_portfolio_form", clear_on_submit=False):
-    workspace = st.selectbox("Workspace", workspace_names, index=None, key="connect_workspace")
+    workspace = st.selectbox(
+        "Workspace",
+        workspace_names,
+        index=common.only_choice(workspace_names),
+        key="connect_workspace",
+        placeholder="Choose a workspace",
+    )
     portfolio_id = st.selectbox(
-        "Business portfolio", list(portfolio_labels), index=None, key="connect_portfolio", format_func=portfolio_label
+        "Business portfolio",
+        list(portfolio_labels),
+        index=common.only_choice(list(portfolio_labels)),
+        key="connect_portfolio",
+        format_func=portfolio_label,
+        placeholder="Choose a business portfolio",
     )
     if st.form_submit_button("Connect portfolio", type="primary"):
         with common.fleet_errors():
@@ -116,9 +125,20 @@ with add_waba, st.form("add_waba_form", clear_on_submit=False):
         f"At most {model.MAX_WABAS_PER_WORKSPACE} WhatsApp Business Accounts per workspace. A WABA lives in one "
         "business portfolio, which must be connected to the workspace."
     )
-    workspace = st.selectbox("Workspace", workspace_names, index=None, key="add_waba_workspace")
+    workspace = st.selectbox(
+        "Workspace",
+        workspace_names,
+        index=common.only_choice(workspace_names),
+        key="add_waba_workspace",
+        placeholder="Choose a workspace",
+    )
     portfolio_id = st.selectbox(
-        "Business portfolio", list(portfolio_labels), index=None, key="add_waba_portfolio", format_func=portfolio_label
+        "Business portfolio",
+        list(portfolio_labels),
+        index=common.only_choice(list(portfolio_labels)),
+        key="add_waba_portfolio",
+        format_func=portfolio_label,
+        placeholder="Choose a business portfolio",
     )
     connect_if_needed = st.checkbox(
         "Connect this portfolio to the workspace if it is not connected yet", value=True, key="add_waba_connect"

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.pages_manager import PagesManager
 
 from core import identity, queries, services, views
 from core.config import load_settings
@@ -33,6 +34,22 @@ EMPTY_FLEET_MESSAGE = (
     "No workspace yet — an admin adds one in **Accounts** (then a business portfolio, a WhatsApp Business Account "
     "and numbers in **Subscriptions**). To explore with sample data, run `python -m core seed-demo`."
 )
+
+
+# --- the app shell -----------------------------------------------------------------------------------------
+
+
+def ensure_app_shell() -> None:
+    """Run every page through app.py (sign-in, roles, menu).
+
+    Until st.navigation has run once in a server, Streamlit reads a folder named pages/ as an old-style multipage
+    app: a first visit straight to /numbers would run that page alone. Such a run turns that mode off for the
+    server and starts again, through app.py. Pages call this first (app.py has always called st.navigation by
+    then, so it costs nothing); app.py itself must not, as a rerun drops the click that started the run.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 # --- configuration, engine and identity ---------------------------------------------------------------------
@@ -153,6 +170,11 @@ def fleet_errors() -> Iterator[None]:
         st.error(str(error), icon=":material/error:")
 
 
+def only_choice(options: list[Any]) -> int | None:
+    """Preselect a selectbox's option when there is exactly one to choose from."""
+    return 0 if len(options) == 1 else None
+
+
 def chosen(value: str | None, what: str) -> str:
     """A selectbox left empty in a form: say which choice is missing."""
     if not value:
@@ -170,16 +192,19 @@ def succeed(message: str, *, reset: Mapping[str, Any] | None = None, keep_visibl
 
 def page_header(title: str, caption: str = "") -> None:
     """The page title, then the outcome of the last write (toast, and a lasting note when it has a next step)."""
+    ensure_app_shell()
     for key, value in st.session_state.pop(RESETS_KEY, {}).items():
         st.session_state[key] = value
     st.title(title)
     if caption:
         st.caption(caption)
+    # Always one slot, filled or not: what follows keeps its place, so open tabs stay open after a write.
+    note = st.empty()
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.toast(flash["message"], icon=":material/check_circle:")
         if flash["keep_visible"]:
-            st.success(flash["message"], icon=":material/check_circle:")
+            note.success(flash["message"], icon=":material/check_circle:")
 
 
 # --- UI state that outlives a page (filters) -------------------------------------------------------------------
@@ -291,7 +316,9 @@ def table(
     shown = as_tags(frame, tags) if tags else frame
     # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
     with st.container(key=box or f"{key}_box"):
-        return st.dataframe(shown, hide_index=True, key=key, column_order=columns, column_config=config, **options)
+        return st.dataframe(
+            shown, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
+        )
 
 
 def csv_download(

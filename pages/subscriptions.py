@@ -23,6 +23,13 @@ shown_wabas = st.multiselect(
 active = views.of_wabas(common.read("groups", state="active"), shown_wabas)
 archived = views.of_wabas(views.archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
 group_columns = ["workspace", "waba", "subscription_group", "phone_e164", "display_name", "created_at"]
+numbers_used = st.column_config.ProgressColumn("Numbers (of 20)", format="%d", min_value=0, max_value=20)
+
+st.subheader("Numbers per WABA")
+common.table(
+    views.of_wabas(views.waba_capacity(wabas), shown_wabas), "subscriptions_per_waba",
+    ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
+)  # fmt: skip
 
 st.subheader(f"Active subscription groups ({len(active)})")
 if active.empty:
@@ -56,7 +63,7 @@ with add_tab, st.form("add_number_form", clear_on_submit=False):
     waba_id = st.selectbox(
         "WhatsApp Business Account",
         list(waba_labels),
-        index=None,
+        index=common.only_choice(list(waba_labels)),
         key="add_number_waba",
         format_func=waba_labels.get,
         placeholder="Choose a WABA",
@@ -133,7 +140,7 @@ with reattach_tab, st.form("reattach_number_form", clear_on_submit=False):
     target = st.selectbox(
         "WhatsApp Business Account",
         list(waba_labels),
-        index=None,
+        index=common.only_choice(list(waba_labels)),
         key="reattach_waba",
         format_func=waba_labels.get,
         placeholder="Choose a WABA",

@@ -10,6 +10,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import Engine
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from core import seed
@@ -29,6 +30,24 @@ def fresh_streamlit_caches() -> Iterator[None]:
     yield
     st.cache_data.clear()
     st.cache_resource.clear()  # disposes the engine, so the test's database file is released
+
+
+@pytest.fixture(autouse=True)
+def navigation_already_set_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every page through app.py, as a live server does once st.navigation has run in it.
+
+    AppTest starts each run as if the server had just started, when Streamlit still reads the pages/ folder as an
+    old-style multipage app and would run a page file without app.py (the app then starts again through app.py,
+    which a test of a form click cannot follow). `test_first_visit_to_a_page_goes_through_the_app` covers that
+    start on its own.
+    """
+    original_init = PagesManager.__init__
+
+    def init_after_first_navigation(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_after_first_navigation)
 
 
 @pytest.fixture(scope="session")

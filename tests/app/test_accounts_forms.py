@@ -90,6 +90,7 @@ def test_adding_a_waba_connects_its_portfolio_when_asked(empty_db, open_page):
 
 def test_waba_form_names_the_missing_choice(empty_db, open_page):
     services.add_workspace(empty_db, ADMIN, "EU Brands")
+    services.add_workspace(empty_db, ADMIN, "US Brands")
     at = open_page("accounts.py")
 
     at.text_input(key="add_waba_meta_id").input("104996872345678")
@@ -98,6 +99,15 @@ def test_waba_form_names_the_missing_choice(empty_db, open_page):
 
     assert texts(at.error) == ["Choose a workspace."]
     assert at.text_input(key="add_waba_name").value == "Fashion FR"
+
+
+def test_a_single_workspace_and_portfolio_are_preselected(empty_db, open_page):
+    portfolio = workspace_with_portfolio(empty_db, "EU Brands")
+
+    at = open_page("accounts.py")
+
+    assert at.selectbox(key="add_waba_workspace").value == "EU Brands"
+    assert at.selectbox(key="add_waba_portfolio").value == portfolio
 
 
 def test_eleventh_waba_shows_the_limit_and_changes_nothing(empty_db, open_page):

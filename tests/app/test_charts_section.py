@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import chart_data, palette, queries
 from core.queries import NumberFilters
 from tests.app.conftest import TIMEOUT
-from tests.app.ui import exceptions
+from tests.app.ui import exceptions, table
 
 
 def figures(at: AppTest) -> dict[str, dict]:
@@ -164,3 +164,19 @@ def test_clearing_picks_draws_fresh_charts_with_nothing_picked(charts_app):
     next(b for b in charts_app.button if b.label == "Clear chart picks").click().run()
 
     assert charts_app.session_state["picked"] is None
+
+
+def test_a_bar_clicked_on_the_numbers_page_narrows_its_table(demo_db, open_page):
+    numbers = queries.numbers_table(demo_db)
+    waba_id = chart_data.quality_counts(numbers, "waba").groups[0][0]
+    at = open_page("numbers.py")
+    point = {"curve_number": 0, "point_index": 0, "customdata": [waba_id, "GREEN", "", ""]}
+
+    at.session_state["numbers_quality_by_waba_0"] = {"selection": {"points": [point], "box": [], "lasso": []}}
+    at.run()
+
+    expected = numbers.query("waba_id == @waba_id and quality_rating == 'GREEN'")["phone_e164"]
+    assert sorted(table(at, "numbers_table")["phone_e164"]) == sorted(expected)
+    assert (
+        bar_totals(figure_titled(at, "Quality rating per WABA")) == numbers["quality_rating"].value_counts().to_dict()
+    )

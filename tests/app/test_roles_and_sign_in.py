@@ -130,3 +130,18 @@ def test_admin_gives_a_user_a_role_on_the_users_page(demo_db, open_page):
     assert table(at, "users_table")[["name", "role"]].values.tolist() == [["ann@example.com", "analyst"]]
     signed_in = signed_in_app({"is_logged_in": True, "email": "ann@example.com"})
     assert "Signed in as **ann@example.com** (analyst)" in texts(signed_in.sidebar.caption)
+
+
+def test_first_visit_to_a_page_goes_through_the_app(demo_db, monkeypatch):
+    """A fresh server reads pages/ the old way until st.navigation runs: a deep link must still get app.py."""
+    monkeypatch.undo()  # no steady-state navigation: the server has just started
+    monkeypatch.setenv("DATABASE_URL", str(demo_db.url))
+    monkeypatch.setenv("FLEET_LOCAL_ROLE", "viewer")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets = {"fleet_tests": {"mode": "local"}}
+    at.run()
+    at.switch_page("pages/numbers.py").run()
+
+    assert exceptions(at) == []
+    assert [title.value for title in at.title] == ["Numbers"]
+    assert "Local mode — signed in as local-admin (viewer)" in texts(at.sidebar.caption)

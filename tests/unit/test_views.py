@@ -108,13 +108,13 @@ def test_archived_groups_say_which_numbers_can_be_reattached(sqlite_engine):
     assert dict(zip(archived["phone_e164"], archived["reattachable"], strict=True)) == {first: True, second: False}
 
 
-def test_waba_choices_offer_only_active_wabas_with_their_load(sqlite_engine):
+def test_waba_choices_name_each_active_waba_with_its_workspace(sqlite_engine):
     waba_id = waba(sqlite_engine)
     fill_waba(sqlite_engine, waba_id, 3)
 
     choices = views.waba_choices(queries.wabas_table(sqlite_engine))
 
-    assert choices == {waba_id: f"Fashion FR — EU Brands ({waba_id}) · 3/20 numbers"}
+    assert choices == {waba_id: f"Fashion FR — EU Brands ({waba_id})"}
 
 
 def test_audit_filter_options_list_actors_and_object_types(sqlite_engine):
@@ -145,3 +145,18 @@ def test_each_offered_region_reads_its_own_national_numbers(code):
     assert normalize_phone_number(national, code) == phonenumbers.format_number(
         example, phonenumbers.PhoneNumberFormat.E164
     )
+
+
+def test_views_of_an_empty_fleet_are_empty_tables_with_their_columns(sqlite_engine):
+    services.add_workspace(sqlite_engine, ADMIN, "EU Brands")
+
+    at_risk = views.at_risk_numbers(queries.numbers_table(sqlite_engine))
+    low = views.low_limit_portfolios(queries.portfolios_table(sqlite_engine))
+    capacity = views.waba_capacity(queries.wabas_table(sqlite_engine))
+
+    assert at_risk.empty
+    assert "reason" in at_risk.columns
+    assert low.empty
+    assert "daily_limit_per_sender" in low.columns
+    assert capacity.empty
+    assert "free_slots" in capacity.columns
