@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
 from pages import common
-from pages.charts_section import render_numbers_charts
+from pages.charts_section import chart_selection, render_numbers_charts
 
 FILTERS = "numbers_filters"
 TABLE = "numbers_table"
@@ -131,7 +131,11 @@ def number_detail(phone: str, key: str) -> None:
 
 
 filters = filter_bar()
-table = common.read("numbers", filters=filters)
+in_filters = common.read("numbers", filters=filters)
+chart_picks = chart_selection(in_filters, "numbers")  # bars clicked in the charts below narrow the table
+table = in_filters if chart_picks is None else in_filters[in_filters["phone_e164"].isin(chart_picks)]
+picks_id = "" if chart_picks is None else "_" + hashlib.sha1("|".join(sorted(chart_picks)).encode()).hexdigest()[:8]
+shown_key = table_key(filters) + picks_id  # another set of rows, another table widget (as for filters)
 phones = tuple(table["phone_e164"])
 selected_phone = st.query_params.get("phone")
 
@@ -147,7 +151,7 @@ with download:
     )
 picked = common.table(
     table,
-    table_key(filters),
+    shown_key,
     TABLE_COLUMNS,
     box=f"{TABLE}_box",
     tags=["quality_rating", "status"],
@@ -158,5 +162,5 @@ picked = common.table(
 )
 selected_phone = followed_selection(picked.selection.rows, phones, selected_phone)
 if selected_phone:
-    number_detail(selected_phone, table_key(filters))
-render_numbers_charts(table, "numbers")
+    number_detail(selected_phone, shown_key)
+render_numbers_charts(in_filters, "numbers")
