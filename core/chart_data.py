@@ -147,12 +147,11 @@ def has_low_own_tier(numbers: pd.DataFrame) -> pd.Series:
 
 def tier_counts(numbers: pd.DataFrame, top: int = TOP_GROUPS) -> GroupedCounts:
     """Own messaging-limit tiers per WABA, labelled with the portfolio's shared limit; low tiers rank first."""
-    if numbers.empty:
-        return group_counts(
-            numbers, group_by="waba", category="messaging_limit_tier", category_order=TIER_ORDER, trouble=numbers
-        )
-    shared = numbers.drop_duplicates("waba_id").set_index("waba_id")["portfolio_messaging_limit"]
-    suffix = {str(k): f" · portfolio {v or 'limit not set'}" for k, v in shared.items()}
+    shared = numbers.drop_duplicates("waba_id")
+    suffix = {
+        str(waba): f" · portfolio {limit if isinstance(limit, str) and limit else 'limit not set'}"
+        for waba, limit in zip(shared["waba_id"].tolist(), shared["portfolio_messaging_limit"].tolist(), strict=True)
+    }
     return group_counts(
         numbers,
         group_by="waba",

@@ -426,3 +426,11 @@ def test_fleet_quality_per_day_is_a_step_line_per_rating_with_an_end_label():
     assert green.line.dash != red.line.dash
     assert list(red.text) == ["", "", "RED 3"]
     assert figure.layout.yaxis.type == "log"
+
+
+def test_a_portfolio_without_a_known_limit_is_named_so_on_the_heat_map():
+    numbers = numbers_frame([number_row(0, portfolio_messaging_limit=None)])
+
+    figure = charts.tier_heatmap(chart_data.tier_counts(numbers))
+
+    assert list(figure.data[0].y) == ["Fashion FR · portfolio limit not set"]
