@@ -122,8 +122,12 @@ def text_value(page: Page, label: str, *, scope: Locator | None = None) -> str:
     return box.locator("input, textarea").first.input_value()
 
 
+# By CSS, not by role: while its list is open, the combobox's surroundings are hidden from assistive technology.
+COMBOBOX = 'input[role="combobox"]'
+
+
 def _choose(page: Page, box: Locator, option: Text, search: str) -> None:
-    combobox = box.get_by_role("combobox")
+    combobox = box.locator(COMBOBOX)
     combobox.click()
     # Typing narrows long lists (a country list) so the option is rendered rather than scrolled out of view.
     combobox.fill(search)
@@ -145,12 +149,12 @@ def select_option(
     box = _the_one(widget(scope or page, "stSelectbox", label), f"select box {label!r}")
     with _after_input(page, box):
         _choose(page, box, option, search)
-        expect(box.get_by_role("combobox")).to_have_value(option)
+        expect(box.locator(COMBOBOX)).to_have_value(option)
 
 
 def selected_option(page: Page, label: str, *, scope: Locator | None = None) -> str:
     box = _the_one(widget(scope or page, "stSelectbox", label), f"select box {label!r}")
-    return box.get_by_role("combobox").input_value()
+    return box.locator(COMBOBOX).input_value()
 
 
 def select_options(page: Page, label: str, options: list[str], *, scope: Locator | None = None) -> None:
@@ -174,7 +178,7 @@ def set_checkbox(page: Page, label: str, value: bool = True, *, scope: Locator |
 
 def open_tab(page: Page, label: str) -> Locator:
     """Click the st.tabs tab labelled `label` and return its panel (switching tabs does not rerun the script)."""
-    tab = _the_one(page.get_by_role("tab").filter(has_text=exact(label)), f"tab {label!r}")
+    tab = _the_one(page.get_by_role("tab", name=label, exact=True), f"tab {label!r}")
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
     return _the_one(page.locator(f'[role="tabpanel"][aria-labelledby="{tab.get_attribute("id")}"]'), "tab panel")
@@ -183,20 +187,30 @@ def open_tab(page: Page, label: str) -> Locator:
 def form(page: Page | Locator, submit_label: str) -> Locator:
     """The st.form whose submit button reads `submit_label`."""
     root_page = page if isinstance(page, Page) else page.page
-    button = root_page.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
-    return page.locator('[data-testid="stForm"]').filter(has=button)
+    return page.locator('[data-testid="stForm"]').filter(has=_button(root_page, "stFormSubmitButton", submit_label))
 
 
 def submit_form(page: Page, submit_label: str, *, scope: Locator | None = None) -> None:
     root = scope or page
-    button = root.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=exact(submit_label))
+    button = _button(root, "stFormSubmitButton", submit_label)
     _the_one(button, f"form submit button {submit_label!r}")
     with rerun(page):
         button.click()
 
 
+def _button(root: Page | Locator, kind: str, label: str | None) -> Locator:
+    """Buttons of `kind` (stButton, stDownloadButton, stFormSubmitButton) reading `label`.
+
+    Found by CSS and text, not by role: while a select box's list is open the rest of the page is hidden from
+    assistive technology. A button's icon is a font ligature whose text ("download") precedes the label."""
+    found = root.locator(f'[data-testid="{kind}"] button')
+    if label is None:
+        return found
+    return found.filter(has_text=re.compile(rf"^\s*(?:[a-z_0-9]+)?\s*{re.escape(label)}\s*$"))
+
+
 def buttons(page: Page | Locator, label: str) -> Locator:
-    return page.locator('[data-testid="stButton"] button').filter(has_text=exact(label))
+    return _button(page, "stButton", label)
 
 
 def click_button(page: Page, label: str, *, scope: Locator | None = None) -> None:
@@ -206,8 +220,7 @@ def click_button(page: Page, label: str, *, scope: Locator | None = None) -> Non
 
 
 def download_buttons(page: Page | Locator, label: str | None = None) -> Locator:
-    found = page.locator('[data-testid="stDownloadButton"] button')
-    return found if label is None else found.filter(has_text=exact(label))
+    return _button(page, "stDownloadButton", label)
 
 
 def download(page: Page, label: str, target: Path, *, scope: Locator | None = None) -> Path:
@@ -282,7 +295,10 @@ def keyed(page: Page | Locator, key: str) -> Locator:
 
 
 def dataframe(page: Page | Locator, key: str) -> Locator:
-    return keyed(page, key).locator('[data-testid="stDataFrame"]')
+    """The st.dataframe drawn with `key` (a selectable one carries it) or inside the container keyed `<key>_box`."""
+    return page.locator(
+        f'.st-key-{key} [data-testid="stDataFrame"], .st-key-{key}_box [data-testid="stDataFrame"]'
+    ).first
 
 
 def _grid(frame: Locator) -> Locator:

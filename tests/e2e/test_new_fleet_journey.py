@@ -1,0 +1,185 @@
+"""A new admin builds a fleet from an empty database in the browser, as the product document describes it:
+workspace → business portfolio → "Add WhatsApp Business Account" → "Add Subscription Group and Number" (a national
+number with its country) → the number in Numbers, filtered and downloaded as CSV → its group archived."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from core.queries import NUMBER_EXPORT_COLUMNS
+from tests.e2e import streamlit_ui as ui
+from tests.e2e.fleet_app import RunningApp
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+WORKSPACE = "EU Brands"
+PORTFOLIO_ID, PORTFOLIO = "102938475610", "Acme Europe"
+WABA_ID, WABA = "104996872345678", "Fashion FR"
+FRENCH_GROUP, FRENCH_NATIONAL, FRENCH_E164, FRENCH_INTERNATIONAL = (
+    "FR Promotions",
+    "06 12 34 56 78",
+    "+33612345678",
+    "+33 6 12 34 56 78",
+)
+BRITISH_GROUP, BRITISH_NATIONAL, BRITISH_E164 = "UK Service", "07400 123456", "+447400123456"
+WIDE_VIEWPORT = {"width": 2400, "height": 1000}  # every column of the Numbers table on screen at once
+
+Screenshot = Callable[[str], Path]
+
+
+def add_workspace(page: Page) -> None:
+    add = ui.form(ui.open_tab(page, "Add workspace"), "Add workspace")
+    ui.fill_text(page, "Workspace name", WORKSPACE, scope=add)
+    ui.submit_form(page, "Add workspace", scope=add)
+    expect(ui.toasts(page).filter(has_text=f"Workspace '{WORKSPACE}' added.")).to_have_count(1)
+
+
+def add_portfolio_with_its_messaging_limit(page: Page) -> None:
+    add = ui.form(ui.open_tab(page, "Add business portfolio"), "Add business portfolio")
+    ui.fill_text(page, "Meta business id", PORTFOLIO_ID, scope=add)
+    ui.fill_text(page, "Portfolio name", PORTFOLIO, scope=add)
+    ui.select_option(page, "Shared messaging limit", "TIER_2K", scope=add)
+    ui.submit_form(page, "Add business portfolio", scope=add)
+    expect(ui.toasts(page).filter(has_text=f"'{PORTFOLIO}' ({PORTFOLIO_ID}) added")).to_have_count(1)
+
+
+def add_whatsapp_business_account_connecting_the_portfolio(page: Page) -> None:
+    add = ui.form(ui.open_tab(page, "Add WhatsApp Business Account"), "Add WhatsApp Business Account")
+    ui.select_option(page, "Workspace", WORKSPACE, scope=add)
+    ui.select_option(page, "Business portfolio", f"{PORTFOLIO} ({PORTFOLIO_ID})", search=PORTFOLIO, scope=add)
+    ui.set_checkbox(page, "Connect this portfolio to the workspace if it is not connected yet", True, scope=add)
+    ui.fill_text(page, "Meta WABA id", WABA_ID, scope=add)
+    ui.fill_text(page, "WABA name", WABA, scope=add)
+    ui.submit_form(page, "Add WhatsApp Business Account", scope=add)
+    expect(ui.toasts(page).filter(has_text=f"'{WABA}' ({WABA_ID}) added to '{WORKSPACE}'")).to_have_count(1)
+
+
+def add_number_form(page: Page) -> Locator:
+    tab = ui.open_tab(page, "Add Subscription Group and Number")
+    return ui.form(tab, "Add Subscription Group and Number")
+
+
+def add_number(page: Page, *, group: str, phone: str, country: str, display_name: str = "") -> Locator:
+    add = add_number_form(page)
+    ui.select_option(page, "WhatsApp Business Account", re.compile(rf"^{WABA} — {WORKSPACE} \({WABA_ID}\)"),
+                     search=WABA, scope=add)  # fmt: skip
+    ui.fill_text(page, "Subscription group name", group, scope=add)
+    ui.fill_text(page, "Phone number", phone, scope=add)
+    ui.select_option(page, "Country (for national formats)", country, search=country.split(" (")[0], scope=add)
+    ui.fill_text(page, "Display name", display_name, scope=add)
+    ui.submit_form(page, "Add Subscription Group and Number", scope=add)
+    return add
+
+
+def expect_refused_keeping_input(page: Page, add: Locator, message: str, *, group: str, phone: str) -> None:
+    expect(ui.alerts(page, "error").filter(has_text=message)).to_have_count(1)
+    assert ui.text_value(page, "Subscription group name", scope=add) == group
+    assert ui.text_value(page, "Phone number", scope=add) == phone
+
+
+def numbers_table(page: Page) -> Locator:
+    return ui.dataframe(page, "numbers_table")
+
+
+def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a_number(
+    empty_app: RunningApp, page: Page, screenshot: Screenshot, tmp_path: Path
+) -> None:
+    ui.open_app(page, empty_app.base_url)
+    expect(ui.alerts(page, "info").first).to_contain_text("No workspace yet")
+
+    # Accounts: the workspace, the portfolio with its shared limit, then the WABA that connects them.
+    ui.navigate(page, "Accounts")
+    add_workspace(page)
+    add_portfolio_with_its_messaging_limit(page)
+    add_whatsapp_business_account_connecting_the_portfolio(page)
+    wabas = ui.table_records(ui.dataframe(page, "accounts_wabas"))
+    assert [(row["WABA"], row["Meta WABA id"], row["Portfolio"]) for row in wabas] == [(WABA, WABA_ID, PORTFOLIO)]
+    connections = ui.table_records(ui.dataframe(page, "accounts_connections"))
+    assert [(row["Workspace"], row["Connected portfolio"]) for row in connections] == [(WORKSPACE, PORTFOLIO)]
+    ui.expect_no_exception(page)
+    screenshot("accounts-after-adding-waba")
+
+    # Subscriptions: a French number typed in its national format, with France chosen as its country.
+    ui.navigate(page, "Subscriptions")
+    add_number(page, group=FRENCH_GROUP, phone=FRENCH_NATIONAL, country="France (+33)", display_name="Acme FR")
+    expect(ui.toasts(page).filter(has_text=f"Number {FRENCH_INTERNATIONAL} added to '{WABA}'")).to_have_count(1)
+    expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
+
+    # The same number typed another way is refused with core's reason, and what was typed stays in the form.
+    add = add_number(page, group="FR Duplicate", phone="0033 6 12 34 56 78", country="International (+…)")
+    expect_refused_keeping_input(
+        page,
+        add,
+        f"Phone number {FRENCH_E164} is already in use by subscription group '{FRENCH_GROUP}'.",
+        group="FR Duplicate",
+        phone="0033 6 12 34 56 78",
+    )
+    screenshot("subscriptions-duplicate-refused")
+    add = add_number(page, group="FR Short", phone="06 12", country="France (+33)")
+    expect_refused_keeping_input(page, add, "Phone number '06 12' is impossible", group="FR Short", phone="06 12")
+    expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
+
+    add_number(page, group=BRITISH_GROUP, phone=BRITISH_NATIONAL, country="United Kingdom (+44)")
+    expect(page.get_by_role("heading", name="Active subscription groups (2)")).to_be_visible()
+    ui.expect_no_exception(page)
+    screenshot("subscriptions-two-numbers")
+
+    # Numbers: both numbers, readable and in E.164; a filter narrows the table and the CSV to the French one.
+    page.set_viewport_size(WIDE_VIEWPORT)
+    ui.navigate(page, "Numbers")
+    expect(page.get_by_text("2 numbers match the filters")).to_be_visible()
+    rows = {row["E.164"]: row for row in ui.table_records(numbers_table(page))}
+    assert set(rows) == {FRENCH_E164, BRITISH_E164}
+    assert rows[FRENCH_E164]["Number"] == FRENCH_INTERNATIONAL
+    assert rows[FRENCH_E164]["Subscription group"] == FRENCH_GROUP
+
+    ui.fill_text(page, "Search", "612345678")
+    expect(page.get_by_text("1 numbers match the filters")).to_be_visible()
+    assert ui.table_row_count(numbers_table(page)) == 1
+    assert [row["E.164"] for row in ui.table_records(numbers_table(page))] == [FRENCH_E164]
+    screenshot("numbers-filtered")
+
+    downloaded = ui.download(page, "Download CSV", tmp_path / "numbers.csv")
+    with downloaded.open(encoding="utf-8", newline="") as exported:
+        reader = csv.DictReader(exported)
+        exported_rows = list(reader)
+    assert reader.fieldnames == NUMBER_EXPORT_COLUMNS
+    assert [row["phone_e164"] for row in exported_rows] == [FRENCH_E164]
+    french = exported_rows[0]
+    assert (french["workspace"], french["portfolio_id"], french["waba_id"]) == (WORKSPACE, PORTFOLIO_ID, WABA_ID)
+    assert (french["subscription_group"], french["group_state"]) == (FRENCH_GROUP, "active")
+    assert (french["display_name"], french["portfolio_messaging_limit"]) == ("Acme FR", "TIER_2K")
+
+    # Filters stay while the user moves between pages.
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    ui.navigate(page, "Subscriptions")
+    ui.navigate(page, "Numbers")
+    assert ui.text_value(page, "Search") == "612345678"
+    expect(page.get_by_text("1 numbers match the filters")).to_be_visible()
+
+    # Archive: refused until the user confirms the two-step removal, then done, and listed apart.
+    ui.navigate(page, "Subscriptions")
+    archive = ui.form(ui.open_tab(page, "Archive a group"), "Archive group")
+    expect(archive).to_contain_text("Delete the number in Meta Business Manager")
+    ui.select_option(page, "Subscription group to archive", re.compile(rf"^{FRENCH_GROUP} — \{FRENCH_E164}"),
+                     search=FRENCH_GROUP, scope=archive)  # fmt: skip
+    ui.submit_form(page, "Archive group", scope=archive)
+    expect(ui.alerts(page, "error").filter(has_text="Tick the confirmation first")).to_have_count(1)
+    expect(page.get_by_role("heading", name="Archived subscription groups (0)")).to_be_visible()
+
+    ui.set_checkbox(page, "I understand: I will then delete the number in Meta Business Manager", scope=archive)
+    ui.submit_form(page, "Archive group", scope=archive)
+    next_step = f"Next step: delete {FRENCH_E164} from WhatsApp Business Account '{WABA}' in Meta Business Manager."
+    expect(ui.alerts(page, "success").filter(has_text=next_step)).to_have_count(1)
+    expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Archived subscription groups (1)")).to_be_visible()
+    archived = ui.table_records(ui.dataframe(page, "subscriptions_archived"))
+    assert [(row["Subscription group"], row["Number"]) for row in archived] == [(FRENCH_GROUP, FRENCH_E164)]
+    ui.expect_no_exception(page)
+    screenshot("subscriptions-archived")
