@@ -38,7 +38,7 @@ else:
         common.read("connections"),
         "accounts_connections",
         ["workspace", "portfolio", "connected_at"],
-        {"portfolio": "Connected portfolio", "connected_at": "Connected"},
+        {"portfolio": "Connected portfolio", "connected_at": common.when_column("Connected", "YYYY-MM-DD")},
     )
     st.subheader("WhatsApp Business Accounts")
     common.table(

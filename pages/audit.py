@@ -31,7 +31,10 @@ if entries.empty:
     st.stop()
 
 counted, csv_col, json_col = st.columns([4, 1, 1], vertical_alignment="center")
-counted.caption(f"{len(entries)} entries (at most 5,000 shown; narrow the filters or export from the CLI for more).")
+counted.caption(
+    f"{common.count(len(entries), 'entry', 'entries')} (the newest 5,000 at most: narrow the filters, or export "
+    "everything with `python -m core export audit`)."
+)
 with csv_col:
     common.csv_download("Download CSV", entries, file_name=common.export_file_name("audit"), key="audit_download_csv")
 with json_col:
@@ -43,7 +46,7 @@ common.table(
     "audit_table",
     ["at", "actor", "action", "object_type", "object_key", "before", "after"],
     {
-        "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+        "at": common.when_column("When", "YYYY-MM-DD HH:mm:ss"),
         "actor": "User",
         "action": "Action",
         "object_type": "Object type",

@@ -242,7 +242,7 @@ def forget(store: str) -> None:
 # --- presentation ----------------------------------------------------------------------------------------------
 
 
-def _when(label: str, fmt: str = "YYYY-MM-DD HH:mm") -> Any:
+def when_column(label: str, fmt: str = "YYYY-MM-DD HH:mm") -> Any:
     return st.column_config.DatetimeColumn(label, format=fmt)
 
 
@@ -272,9 +272,9 @@ COLUMNS: dict[str, Any] = {
     ),
     "messaging_limit": "Shared messaging limit",
     "name_status": "Name status",
-    "updated_at": _when("Last change"),
-    "created_at": _when("Created", "YYYY-MM-DD"),
-    "archived_at": _when("Archived"),
+    "updated_at": when_column("Last change"),
+    "created_at": when_column("Created", "YYYY-MM-DD"),
+    "archived_at": when_column("Archived"),
     "unknown_values": st.column_config.TextColumn("Unknown values", help="Values from Meta that are new to us"),
     "active_numbers": "Active numbers",
     "templates": "Templates",
@@ -360,6 +360,11 @@ def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=20)
 def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> bytes:
     return to_csv_bytes(frame, list(columns) if columns else None)
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 entry', '2 entries', '10,000 numbers'."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
 def export_file_name(stem: str, extension: str = "csv") -> str:

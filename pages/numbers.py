@@ -115,7 +115,7 @@ def number_detail(phone: str, key: str) -> None:
             common.read("history", e164s=(phone,)).sort_values("recorded_at", ascending=False),
             "numbers_detail_history",
             ["recorded_at", "quality_rating", "messaging_limit_tier", "status", "source"],
-            {"recorded_at": "When", "messaging_limit_tier": "Tier", "source": "Source"},
+            {"recorded_at": common.when_column("When"), "messaging_limit_tier": "Tier", "source": "Source"},
             tags=["quality_rating", "status"],
         )
     with templates:
@@ -140,7 +140,7 @@ phones = tuple(table["phone_e164"])
 selected_phone = st.query_params.get("phone")
 
 counted, download = st.columns([3, 1], vertical_alignment="center")
-counted.caption(f"{len(table)} numbers match the filters. Select a row to see its history and templates.")
+counted.caption(f"{common.count(len(table), 'number')} shown. Select a row to see its history and templates.")
 with download:
     common.csv_download(
         "Download CSV",

@@ -25,7 +25,7 @@ if templates.empty:
     )
     st.stop()
 
-st.caption(f"{len(templates)} templates. Select a row to see the numbers that share it.")
+st.caption(f"{common.count(len(templates), 'template')}. Select a row to see the numbers that share it.")
 picked = common.table(
     templates,
     "templates_table",
