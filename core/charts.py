@@ -7,6 +7,7 @@ patterns, legends, axis categories), so no chart relies on colour alone. Inputs 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -69,7 +70,14 @@ def quality_bars(grouped: GroupedCounts, title: str) -> go.Figure:
                 insidetextanchor="middle",
                 marker={
                     "color": quality_color(quality),
-                    "pattern": {"shape": QUALITY_PATTERNS.get(quality, "+"), "fgopacity": 0.35, "size": 7},
+                    "pattern": {
+                        "shape": QUALITY_PATTERNS.get(quality, "+"),
+                        "fillmode": "overlay",  # keeps the palette colour under the pattern
+                        "fgcolor": "#000000",
+                        "fgopacity": 0.2,
+                        "size": 10,
+                        "solidity": 0.15,  # sparse enough for the segment's text to stay legible
+                    },
                     "line": {"color": "#FFFFFF", "width": 0.5},
                 },
                 customdata=list(zip(rows["key"], [quality] * len(rows), rows["examples"], rows["label"], strict=True)),
@@ -86,10 +94,21 @@ def quality_bars(grouped: GroupedCounts, title: str) -> go.Figure:
         title={"text": title + subtitle},
         barmode="stack",
         height=BASE_HEIGHT + ROW_HEIGHT * len(labels),
-        legend={"orientation": "h", "y": -0.15, "title": {"text": "Quality rating"}},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.06,
+            "title": {"text": "Quality rating"},
+            "traceorder": "normal",
+        },
         uniformtext={"minsize": 10, "mode": "hide"},
-        xaxis={"title": {"text": "Numbers"}},
-        yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed", "title": {"text": noun}},
+        xaxis={"title": {"text": ""}, "ticksuffix": " "},
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": labels,
+            "autorange": "reversed",
+            "title": {"text": noun[0].upper() + noun[1:]},
+        },
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         font=FONT,
         clickmode="event+select",
@@ -168,7 +187,14 @@ def headroom_bars(headroom: Headroom, title: str = "Shared daily limit per sende
             textposition="auto",
             marker={
                 "color": [HEADROOM_COLORS[s] for s in rows["state"]],
-                "pattern": {"shape": [HEADROOM_PATTERNS[s] for s in rows["state"]], "fgopacity": 0.35},
+                "pattern": {
+                    "shape": [HEADROOM_PATTERNS[s] for s in rows["state"]],
+                    "fillmode": "overlay",
+                    "fgcolor": "#000000",
+                    "fgopacity": 0.2,
+                    "size": 10,
+                    "solidity": 0.15,
+                },
             },
             customdata=list(
                 zip(
@@ -187,11 +213,25 @@ def headroom_bars(headroom: Headroom, title: str = "Shared daily limit per sende
             showlegend=False,
         )
     )
-    figure.add_vline(
-        x=low,
+    # On a log axis, shape and annotation positions are given as log10 of the value.
+    figure.add_shape(
+        type="line",
+        xref="x",
+        yref="paper",
+        x0=math.log10(low),
+        x1=math.log10(low),
+        y0=0,
+        y1=1,
         line={"dash": "dash", "color": "#000000", "width": 1},
-        annotation_text=f"low: under {low} per sender",
-        annotation_position="top",
+    )
+    figure.add_annotation(
+        x=math.log10(low),
+        xref="x",
+        y=1,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"low: under {low} per sender",
     )
     more = f" ({headroom.not_shown} more portfolios not shown)" if headroom.not_shown else ""
     figure.update_layout(
@@ -283,42 +323,39 @@ def number_history_figure(series: pd.DataFrame, title: str = "Quality and own ti
 
 
 def fleet_quality_figure(per_day: pd.DataFrame, title: str = "Numbers by quality rating, per day") -> go.Figure:
-    """Step lines of how many numbers held each quality rating at the end of each day (from
-    `chart_data.fleet_quality_by_day`); each line is also told apart by its dash and its end label."""
+    """How many numbers held each quality rating at the end of each day (from `chart_data.fleet_quality_by_day`):
+    one step-line panel per rating, each on its own scale, so 30 RED numbers read as clearly as 9,000 GREEN
+    ones and a fall to zero stays visible. Each panel is titled with its rating and latest count."""
     if per_day.empty or int(per_day["numbers"].max()) == 0:
         return empty_figure("No quality history yet.")
-    figure = go.Figure()
     qualities = ordered_values(per_day["quality_rating"], QUALITY_ORDER)
-    for quality in qualities:
-        rows = per_day[per_day["quality_rating"] == quality].sort_values("day")
-        last = int(rows["numbers"].iloc[-1])
+    series = {q: per_day[per_day["quality_rating"] == q].sort_values("day") for q in qualities}
+    titles = [f"{quality_label(q)}: {int(rows['numbers'].iloc[-1]):,} now" for q, rows in series.items()]
+    figure = make_subplots(
+        rows=len(qualities), cols=1, shared_xaxes=True, vertical_spacing=0.35 / len(qualities), subplot_titles=titles
+    )
+    for row, (quality, rows) in enumerate(series.items(), start=1):
         figure.add_trace(
             go.Scatter(
                 x=rows["day"],
                 y=rows["numbers"],
-                mode="lines+text",
+                mode="lines",
                 line={"shape": "hv", "color": quality_color(quality), "width": 2.5, "dash": _dash(quality)},
+                fill="tozeroy",
                 name=quality_label(quality),
-                text=[""] * (len(rows) - 1) + [f"{quality} {last:,}"],
-                textposition="middle right",
-                textfont={"color": "#000000"},
                 hovertemplate="%{x|%Y-%m-%d}: %{y:,} numbers " + quality + "<extra></extra>",
-            )
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
         )
-    positive = per_day.loc[per_day["numbers"] > 0, "numbers"]
-    log_scale = not positive.empty and positive.max() > 10 * positive.min()
+        figure.update_yaxes(rangemode="tozero", nticks=3, row=row, col=1)
+    figure.update_xaxes(title={"text": "Day (UTC)"}, row=len(qualities), col=1)
     figure.update_layout(
         title={"text": title},
-        height=380,
-        yaxis={
-            "type": "log" if log_scale else "linear",
-            "title": {"text": "Numbers (log scale)" if log_scale else "Numbers"},
-        },
-        xaxis={"title": {"text": "Day (UTC)"}},
-        legend={"orientation": "h", "y": -0.25, "title": {"text": "Quality rating"}},
-        margin={"l": 10, "r": 90, "t": 50, "b": 10},
+        height=120 + 110 * len(qualities),
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
         font=FONT,
-        hovermode="x unified",
     )
     return figure
 

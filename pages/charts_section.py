@@ -55,9 +55,10 @@ def _fleet_history(numbers: pd.DataFrame, key_prefix: str) -> None:
 
 def render_overview_charts(numbers: pd.DataFrame, key_prefix: str = "overview") -> None:
     """Charts for the Overview page, from the numbers table."""
+    numbers = numbers[numbers["group_state"] == "active"]  # the Overview speaks of active senders
     if numbers.empty:
         return
-    st.subheader("Quality and messaging limits at a glance")
+    st.subheader("Quality and messaging limits of active numbers")
     by_portfolio, headroom = st.columns(2)
     with by_portfolio:
         grouped = chart_data.quality_counts(numbers, "portfolio")

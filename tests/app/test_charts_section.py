@@ -53,13 +53,13 @@ def test_overview_shows_quality_headroom_and_history_charts(demo_db, open_page):
     assert any(title.startswith("Numbers by quality rating per day") for title in titles)
 
 
-def test_overview_quality_bars_count_every_number_in_palette_colours(demo_db, open_page):
+def test_overview_quality_bars_count_every_active_number_in_palette_colours(demo_db, open_page):
     at = open_page("overview.py")
 
     spec = figure_titled(at, "Quality rating per portfolio")
 
-    numbers = queries.numbers_table(demo_db)
-    assert bar_totals(spec) == numbers["quality_rating"].value_counts().to_dict()
+    active = queries.numbers_table(demo_db).query("group_state == 'active'")
+    assert bar_totals(spec) == active["quality_rating"].value_counts().to_dict()
     for trace in spec["data"]:
         quality = trace["customdata"][0][1]
         assert trace["marker"]["color"] == palette.QUALITY_COLORS[quality]
@@ -93,13 +93,13 @@ def test_numbers_page_traces_the_history_of_at_risk_numbers_as_step_lines(demo_d
     assert {trace["legendgroup"] for trace in history["data"]} == set(traced)
 
 
-def test_fleet_history_counts_every_number_each_day(demo_db, open_page):
+def test_overview_history_counts_every_active_number_each_day(demo_db, open_page):
     at = open_page("overview.py")
 
     spec = figure_titled(at, "Numbers by quality rating per day")
 
     last_day = {trace["name"].split(" ")[0]: values(trace["y"])[-1] for trace in spec["data"]}
-    assert sum(last_day.values()) == len(queries.numbers_table(demo_db))
+    assert sum(last_day.values()) == len(queries.numbers_table(demo_db).query("group_state == 'active'"))
     assert {trace["line"]["shape"] for trace in spec["data"]} == {"hv"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -322,8 +323,10 @@ def test_headroom_bars_mark_the_low_line_and_say_low_in_text_not_only_colour():
     assert list(bars.marker.color) == [palette.HEADROOM_COLORS["low"], palette.HEADROOM_COLORS["unlimited"]]
     assert [c[0] for c in bars.customdata] == ["1", "2"]
     low_line = figure.layout.shapes[0]
-    assert (low_line.x0, low_line.x1) == (model.LOW_LIMIT_PER_SENDER, model.LOW_LIMIT_PER_SENDER)
+    assert low_line.x0 == low_line.x1 == pytest.approx(math.log10(model.LOW_LIMIT_PER_SENDER))  # log axis units
+    assert figure.layout.annotations[0].text == f"low: under {model.LOW_LIMIT_PER_SENDER} per sender"
     assert figure.layout.xaxis.type == "log"
+    assert bars.marker.pattern.fillmode == "overlay"
 
 
 def test_headroom_shows_the_tightest_portfolios_when_there_are_many():
@@ -410,10 +413,10 @@ def test_history_axes_order_quality_and_tiers_from_worst_to_best():
     ]
 
 
-def test_fleet_quality_per_day_is_a_step_line_per_rating_with_an_end_label():
+def test_fleet_quality_per_day_is_a_step_line_panel_per_rating_titled_with_its_count():
     days = pd.date_range("2026-03-01", periods=3, freq="D")
     per_day = pd.DataFrame(
-        [(d, q, n) for d in days for q, n in [("GREEN", 90), ("RED", 3)]],
+        [(d, q, n) for i, d in enumerate(days) for q, n in [("GREEN", 90 + i), ("RED", 3 - i)]],
         columns=["day", "quality_rating", "numbers"],
     )
 
@@ -424,8 +427,17 @@ def test_fleet_quality_per_day_is_a_step_line_per_rating_with_an_end_label():
     assert green.line.shape == red.line.shape == "hv"
     assert (green.line.color, red.line.color) == (palette.QUALITY_COLORS["GREEN"], palette.QUALITY_COLORS["RED"])
     assert green.line.dash != red.line.dash
-    assert list(red.text) == ["", "", "RED 3"]
-    assert figure.layout.yaxis.type == "log"
+    assert list(red.y) == [3, 2, 1]
+    assert (green.yaxis, red.yaxis) == ("y", "y2")
+    assert [a.text for a in figure.layout.annotations] == ["GREEN (high quality): 92 now", "RED (low quality): 1 now"]
+
+
+def test_fleet_quality_per_day_without_history_says_so():
+    per_day = pd.DataFrame(columns=["day", "quality_rating", "numbers"])
+
+    figure = charts.fleet_quality_figure(per_day)
+
+    assert figure.layout.annotations[0].text == "No quality history yet."
 
 
 def test_a_portfolio_without_a_known_limit_is_named_so_on_the_heat_map():
