@@ -12,7 +12,9 @@ Every import runs the same steps, for the CLI and the Import page alike:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,10 +74,11 @@ def plan_import(
     """Dry run: what the import would do, problems included; writes nothing."""
     model.require_role(actor, Role.ADMIN, "import data")
     now = now or datetime.now(UTC)
-    parsed = _parse(request, max_bytes, progress)
-    _report(progress, "Comparing with the fleet", 0.5)
-    with read_session(engine) as session:
-        plan = _plan(session, request, parsed, now=now, lock=False)
+    with _many_objects():
+        parsed = _parse(request, max_bytes, progress)
+        _report(progress, "Comparing with the fleet", 0.5)
+        with read_session(engine) as session:
+            plan = _plan(session, request, parsed, now=now, lock=False)
     _report(progress, "Plan ready", 1.0)
     return plan
 
@@ -97,6 +100,20 @@ def run_import(
     """
     model.require_role(actor, Role.ADMIN, "import data")
     now = now or datetime.now(UTC)
+    with _many_objects():
+        return _run(engine, actor, request, expected=expected, max_bytes=max_bytes, now=now, progress=progress)
+
+
+def _run(
+    engine: Engine,
+    actor: Actor,
+    request: ImportRequest,
+    *,
+    expected: str | None,
+    max_bytes: int | None,
+    now: datetime,
+    progress: Progress | None,
+) -> ImportResult:
     parsed = _parse(request, max_bytes, progress)
     _report(progress, "Comparing with the fleet", 0.4)
     with write_session(engine) as session:
@@ -143,6 +160,19 @@ def _plan(session: Session, request: ImportRequest, parsed: Parsed, *, now: date
     else:
         csv_onboarding.plan_sheet(session, plan, parsed, now=now, lock=lock)
     return plan
+
+
+@contextmanager
+def _many_objects() -> Iterator[None]:
+    """Pause the cyclic garbage collector while an import builds its objects: a 10,000-number file makes some
+    200,000 short-lived objects (none in cycles), and each full collection would rescan all of them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:

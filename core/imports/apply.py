@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,25 @@ from core.imports.fleet import chunks
 from core.imports.report import ImportPlan
 from core.model import Actor
 
+
+def table_of(entity: Any) -> Table:
+    """The Core table of an ORM class: statements on it skip the ORM's per-row bookkeeping."""
+    return cast(Table, entity.__table__)
+
+
+# Every column of a new number, so each INSERT row has the same keys (one executemany).
+NEW_NUMBER: dict[str, Any] = {
+    "meta_phone_number_id": None,
+    "display_name": "",
+    "status": "PENDING",
+    "quality_rating": "NA",
+    "messaging_limit_tier": "TIER_NOT_SET",
+    "name_status": "NONE",
+    "throughput_level": None,
+    "code_verification_status": None,
+    "platform_type": None,
+    "account_mode": None,
+}
 TABLES: dict[str, Any] = {
     "phone_number": PhoneNumber,
     "portfolio": Portfolio,
@@ -52,7 +71,7 @@ def apply_plan(session: Session, actor: Actor, plan: ImportPlan, *, now: datetim
         after={"source": plan.source, "kind": plan.kind, "rows": plan.rows_read, **plan.summary()},
     )
     for part in chunks(audit.rows):
-        session.execute(insert(AuditEntry), list(part))
+        session.execute(insert(table_of(AuditEntry)), list(part))
 
 
 class _Audit:
@@ -91,7 +110,7 @@ def _connect_portfolios(session: Session, plan: ImportPlan, audit: _Audit) -> No
     if not plan.connections:
         return
     session.execute(
-        insert(WorkspacePortfolio),
+        insert(table_of(WorkspacePortfolio)),
         [
             {"workspace_id": c.workspace_id, "portfolio_id": c.portfolio_id, "connected_at": audit.now}
             for c in plan.connections
@@ -110,7 +129,7 @@ def _create_wabas(session: Session, plan: ImportPlan, audit: _Audit) -> dict[str
     if not plan.wabas:
         return {}
     session.execute(
-        insert(Waba),
+        insert(table_of(Waba)),
         [
             {
                 "meta_waba_id": w.meta_waba_id,
@@ -147,8 +166,8 @@ def _create_numbers(
     new = [n for n in plan.numbers if not n.reattach]
     for part in chunks(new):
         session.execute(
-            insert(PhoneNumber),
-            [{"e164": n.e164, **dict(n.values), "created_at": now, "updated_at": now} for n in part],
+            insert(table_of(PhoneNumber)),
+            [{"e164": n.e164, **NEW_NUMBER, **dict(n.values), "created_at": now, "updated_at": now} for n in part],
         )
     number_ids = _ids_by(session, PhoneNumber.e164, PhoneNumber.id, [n.e164 for n in new])
     number_ids.update({n.e164: n.number_id for n in plan.numbers if n.number_id is not None})
@@ -164,7 +183,7 @@ def _create_numbers(
         for n in plan.numbers
     ]
     for batch in chunks(groups):
-        session.execute(insert(SubscriptionGroup), list(batch))
+        session.execute(insert(table_of(SubscriptionGroup)), list(batch))
     for n in plan.numbers:
         if not n.reattach:
             values = dict(n.values)
@@ -187,7 +206,8 @@ def _create_templates(session: Session, plan: ImportPlan, audit: _Audit, now: da
     if not plan.templates:
         return {}
     session.execute(
-        insert(MessageTemplate), [{"waba_id": t.waba_id, **dict(t.values), "updated_at": now} for t in plan.templates]
+        insert(table_of(MessageTemplate)),
+        [{"waba_id": t.waba_id, **dict(t.values), "updated_at": now} for t in plan.templates],
     )
     created: dict[str, int] = {}
     rows = session.execute(
@@ -210,7 +230,7 @@ def _update_objects(session: Session, plan: ImportPlan, audit: _Audit) -> None:
         columns = dict(u.columns)
         if not columns:
             continue
-        batches.setdefault((u.object_type, tuple(sorted(columns))), []).append({"id": u.object_id, **columns})
+        batches.setdefault((u.object_type, tuple(sorted(columns))), []).append({"object_id": u.object_id, **columns})
         if u.changes:
             audit.add(
                 "update",
@@ -220,8 +240,11 @@ def _update_objects(session: Session, plan: ImportPlan, audit: _Audit) -> None:
                 after={c.field: c.after for c in u.changes},
             )
     for (object_type, _), rows in batches.items():
+        table = table_of(TABLES[object_type])
+        # executemany UPDATE … SET <the row's other keys> WHERE id = :object_id
+        statement = update(table).where(table.c.id == bindparam("object_id"))
         for part in chunks(rows):
-            session.execute(update(TABLES[object_type]), list(part))
+            session.execute(statement, list(part))
 
 
 def _write_clocks(session: Session, plan: ImportPlan, template_ids: dict[str, int]) -> None:
@@ -259,7 +282,7 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
         for s in plan.snapshots
     ]
     for part in chunks(rows):
-        session.execute(insert(NumberHealthSnapshot), list(part))
+        session.execute(insert(table_of(NumberHealthSnapshot)), list(part))
 
 
 def _ids_by(session: Session, key: Any, id_column: Any, values: Iterable[str]) -> dict[str, int]:

@@ -97,11 +97,11 @@ class Tracked:
             self.sources.append(where)
 
     def changes(self, fields: Iterable[str] | None = None) -> tuple[FieldChange, ...]:
-        names = fields or self.values
+        original, values = self.original, self.values
         return tuple(
-            FieldChange(name, self.original.get(name), self.values[name])
-            for name in names
-            if self.values.get(name) != self.original.get(name)
+            FieldChange(name, original.get(name), values[name])
+            for name in (fields or values)
+            if values.get(name) != original.get(name)
         )
 
     def clock_changes(self) -> tuple[tuple[str, datetime], ...]:
@@ -109,7 +109,7 @@ class Tracked:
 
     @property
     def touched(self) -> bool:
-        return bool(self.changes() or self.clock_changes())
+        return self.values != self.original or self.clocks != self.original_clocks
 
     def where(self, limit: int = 3) -> str:
         shown = ", ".join(self.sources[:limit])
@@ -119,9 +119,9 @@ class Tracked:
         times = [self.clocks[name] for name in fields if name in self.clocks]
         return max(times) if times else None
 
-    def as_update(self, extra_columns: dict[str, Any]) -> UpdateObject:
+    def as_update(self, extra_columns: dict[str, Any], changes: tuple[FieldChange, ...] | None = None) -> UpdateObject:
         assert self.object_id is not None
-        changes = self.changes()
+        changes = self.changes() if changes is None else changes
         columns = {change.field: change.after for change in changes} | extra_columns
         return UpdateObject(
             object_type=self.object_type,
@@ -137,7 +137,7 @@ class Tracked:
 # --- loading ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class WabaRow:
     id: int
     meta_waba_id: str
@@ -206,7 +206,7 @@ def active_number_counts(session: Session, waba_ids: Sequence[int]) -> dict[int,
     return counts
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NumberRow:
     id: int
     e164: str
@@ -217,6 +217,16 @@ class NumberRow:
     group_waba_name: str | None
 
 
+def _number_columns() -> list[Any]:
+    return [PhoneNumber.id, PhoneNumber.e164, *[getattr(PhoneNumber, name) for name in NUMBER_FIELDS]]
+
+
+def _number_row(row: Any) -> NumberRow:
+    width = 2 + len(NUMBER_FIELDS)
+    values = dict(zip(NUMBER_FIELDS, row[2:width], strict=True))
+    return NumberRow(row[0], row[1], values, *row[width:])
+
+
 def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str] = ()) -> dict[int, NumberRow]:
     """Numbers matching any of the E.164 forms or Meta phone-number ids, with their active group and its WABA."""
     active = (
@@ -224,11 +234,8 @@ def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str]
         .where(SubscriptionGroup.state == "active")
         .subquery()
     )
-    columns = [getattr(PhoneNumber, name) for name in NUMBER_FIELDS]
     base = (
-        select(
-            PhoneNumber.id, PhoneNumber.e164, *columns, active.c.name, active.c.waba_id, Waba.meta_waba_id, Waba.name
-        )
+        select(*_number_columns(), active.c.name, active.c.waba_id, Waba.meta_waba_id, Waba.name)
         .outerjoin(active, active.c.phone_number_id == PhoneNumber.id)
         .outerjoin(Waba, Waba.id == active.c.waba_id)
     )
@@ -239,8 +246,21 @@ def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str]
     ):
         for part in chunks(wanted):
             for row in session.execute(base.where(column.in_(part))):
-                values = dict(zip(NUMBER_FIELDS, row[2 : 2 + len(NUMBER_FIELDS)], strict=True))
-                found[row[0]] = NumberRow(row[0], row[1], values, *row[2 + len(NUMBER_FIELDS) :])
+                found[row[0]] = _number_row(row)
+    return found
+
+
+def load_active_numbers(session: Session, waba_ids: Sequence[int]) -> dict[int, NumberRow]:
+    """The active numbers of some WABAs, in one query per 5,000 WABAs (a listing's numbers are mostly these)."""
+    found: dict[int, NumberRow] = {}
+    for part in chunks(sorted(set(waba_ids))):
+        rows = session.execute(
+            select(*_number_columns(), SubscriptionGroup.name, SubscriptionGroup.waba_id, Waba.meta_waba_id, Waba.name)
+            .join(SubscriptionGroup, SubscriptionGroup.phone_number_id == PhoneNumber.id)
+            .join(Waba, Waba.id == SubscriptionGroup.waba_id)
+            .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part))
+        )
+        found.update((row[0], _number_row(row)) for row in rows)
     return found
 
 
@@ -272,7 +292,7 @@ def load_portfolios(session: Session, ids: Iterable[int]) -> dict[int, tuple[str
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TemplateRow:
     id: int
     waba_id: int
@@ -315,20 +335,6 @@ def taken_group_names(session: Session, workspace_ids: Iterable[int], names: Ite
         )
         taken.update((workspace_id, name) for workspace_id, name in rows)
     return taken
-
-
-def active_numbers_of(session: Session, waba_ids: Sequence[int]) -> dict[int, list[str]]:
-    """E.164 of the active numbers of each WABA."""
-    numbers: dict[int, list[str]] = {}
-    for part in chunks(list(waba_ids)):
-        rows = session.execute(
-            select(SubscriptionGroup.waba_id, PhoneNumber.e164)
-            .join(PhoneNumber, PhoneNumber.id == SubscriptionGroup.phone_number_id)
-            .where(SubscriptionGroup.waba_id.in_(part), SubscriptionGroup.state == "active")
-        )
-        for waba_id, e164 in rows:
-            numbers.setdefault(waba_id, []).append(e164)
-    return numbers
 
 
 def snapshots_up_to(session: Session, phone_number_id: int, at: datetime, limit: int = 20) -> list[tuple[Any, ...]]:

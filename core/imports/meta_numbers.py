@@ -13,7 +13,7 @@ value is stored as-is and reported.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from core.imports.reading import (
     clean_imported_name,
     kind_of,
     parse_json_documents,
+    quick_e164,
     read_known_value,
     read_meta_id,
     unknown_keys,
@@ -81,6 +82,20 @@ KNOWN_UNUSED_FIELDS = {
     "country_dial_code",
     "official_business_account",
 }
+ALL_FIELDS = frozenset(IMPORTED_FIELDS | KNOWN_UNUSED_FIELDS)
+ENUM_FIELDS = (
+    "status",
+    "quality_rating",
+    "messaging_limit_tier",
+    "name_status",
+    "code_verification_status",
+    "platform_type",
+    "account_mode",
+)
+KNOWN_NAMES = {
+    name: frozenset(known.__members__ if isinstance(known, type) else known)  # type: ignore[attr-defined]
+    for name, known in KNOWN_VALUES.items()
+}
 PAGE_KEYS = {"data", "paging", "summary"}
 
 
@@ -93,6 +108,8 @@ class ListedNumber:
     values: dict[str, str]
     portfolio_limit: str | None
     unknown_fields: tuple[str, ...] = ()
+    raw_phone: str = ""
+    checked: bool = True  # False: e164 read by `quick_e164`, to be checked unless it matches a stored number
 
 
 @dataclass
@@ -182,22 +199,20 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
     raw_phone = item["display_phone_number"]
     if not isinstance(raw_phone, str):
         raise InvalidInput(f"Field 'display_phone_number' must be text, got {kind_of(raw_phone)}.")
-    e164 = model.normalize_phone_number(raw_phone, strict=False)
+    quick = quick_e164(raw_phone)
+    e164 = quick or model.normalize_phone_number(raw_phone, strict=False)
     meta_id = read_meta_id("id", item["id"]) if item.get("id") is not None else None
     values: dict[str, str] = {}
     if item.get("verified_name") is not None:
         values["display_name"] = clean_imported_name("verified_name", item["verified_name"], required=False)
-    for name in (
-        "status",
-        "quality_rating",
-        "messaging_limit_tier",
-        "name_status",
-        "code_verification_status",
-        "platform_type",
-        "account_mode",
-    ):
-        if item.get(name) is not None:
-            values[name] = read_known_value(name, item[name], KNOWN_VALUES[name], where, warnings)
+    for name in ENUM_FIELDS:
+        value = item.get(name)
+        if value is None:
+            continue
+        known = KNOWN_NAMES[name]
+        values[name] = (
+            value if type(value) is str and value in known else read_known_value(name, value, known, where, warnings)
+        )
     throughput = item.get("throughput")
     if throughput is not None:
         if not isinstance(throughput, dict) or "level" not in throughput:
@@ -211,8 +226,8 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         if limit is not None
         else None
     )
-    unknown = tuple(unknown_keys(item, IMPORTED_FIELDS | KNOWN_UNUSED_FIELDS))
-    return ListedNumber(where, waba_id, e164, meta_id, values, portfolio_limit, unknown)
+    unknown = tuple(unknown_keys(item, ALL_FIELDS)) if not ALL_FIELDS.issuperset(item) else ()
+    return ListedNumber(where, waba_id, e164, meta_id, values, portfolio_limit, unknown, raw_phone, quick is None)
 
 
 # --- the plan ----------------------------------------------------------------------------------------------------
@@ -240,16 +255,17 @@ def plan_listing(
         return
     wabas = fleet.load_wabas(session, {n.meta_waba_id for n in listing.numbers} | listing.complete_wabas, lock=lock)
     _check_wabas(wabas, listing, plan)
-    numbers = _unique_numbers(listing.numbers, plan)
     if plan.errors:
         return
-    stored = fleet.load_numbers(session, [n.e164 for n in numbers], [n.meta_id for n in numbers if n.meta_id])
+    stored = fleet.load_active_numbers(session, [waba.id for waba in wabas.values()])
+    numbers = _unique_numbers(_resolve_numbers(session, listing.numbers, stored, plan), plan)
+    if plan.errors:
+        return
     by_e164 = {row.e164: row for row in stored.values()}
     by_meta_id = {
         row.values["meta_phone_number_id"]: row for row in stored.values() if row.values["meta_phone_number_id"]
     }
-    clocks = fleet.load_clocks(session, "phone_number", stored)
-    tracked: dict[int, fleet.Tracked] = {}
+    matched: list[tuple[ListedNumber, fleet.NumberRow]] = []
     new_groups: list[tuple[ListedNumber, fleet.NumberRow | None, str]] = []
     for listed in numbers:
         waba = wabas[listed.meta_waba_id]
@@ -271,17 +287,59 @@ def plan_listing(
         if row is None or row.group_waba_id is None:
             new_groups.append((listed, row, f"{prefix} {listed.e164}" if prefix else listed.e164))
         if row is not None:
-            number = tracked.setdefault(
-                row.id, fleet.Tracked("phone_number", row.id, row.e164, dict(row.values), clocks.get(row.id, {}))
-            )
-            _offer_values(number, listed, now, plan)
+            matched.append((listed, row))
+    tracked = _offer_listed_values(session, matched, now, plan)
     _check_caps_and_names(session, wabas, new_groups, plan)
     _plan_portfolio_limits(session, wabas, numbers, now, plan)
-    _report_missing(session, wabas, listing, {n.e164 for n in numbers}, plan)
+    _report_missing(wabas, listing, stored, {n.e164 for n in numbers}, plan)
     if plan.errors:
         return
     _plan_new_groups(wabas, new_groups, tracked, now, plan)
     _plan_number_updates(tracked, now, plan)
+
+
+def _resolve_numbers(
+    session: Session, numbers: list[ListedNumber], stored: dict[int, fleet.NumberRow], plan: ImportPlan
+) -> list[ListedNumber]:
+    """Each listed number's E.164, checked by the full parser unless it is one the WABAs already hold; numbers
+    outside those WABAs are loaded too (`stored` grows), so every match can be judged."""
+    known_e164 = {row.e164 for row in stored.values()}
+    known_ids = {row.values["meta_phone_number_id"] for row in stored.values()}
+    resolved = []
+    for listed in numbers:
+        if listed.checked or listed.e164 in known_e164:
+            resolved.append(listed)
+            continue
+        try:
+            resolved.append(replace(listed, e164=model.normalize_phone_number(listed.raw_phone, strict=False)))
+        except InvalidInput as error:
+            plan.errors.append(Problem(listed.where, str(error)))
+    outside = [n.e164 for n in resolved if n.e164 not in known_e164]
+    outside_ids = [n.meta_id for n in resolved if n.meta_id and n.meta_id not in known_ids]
+    if outside or outside_ids:
+        stored.update(fleet.load_numbers(session, outside, outside_ids))
+    return resolved
+
+
+def _offer_listed_values(
+    session: Session, matched: list[tuple[ListedNumber, fleet.NumberRow]], now: datetime, plan: ImportPlan
+) -> dict[int, fleet.Tracked]:
+    """Track the matched numbers that differ from the listing (with their field clocks); the others stay as they are."""
+    differing = [(listed, row) for listed, row in matched if _differs(listed, row)]
+    clocks = fleet.load_clocks(session, "phone_number", [row.id for _, row in differing])
+    tracked: dict[int, fleet.Tracked] = {}
+    for listed, row in differing:
+        number = tracked.setdefault(
+            row.id, fleet.Tracked("phone_number", row.id, row.e164, dict(row.values), clocks.get(row.id, {}))
+        )
+        _offer_values(number, listed, now, plan)
+    return tracked
+
+
+def _differs(listed: ListedNumber, row: fleet.NumberRow) -> bool:
+    if listed.meta_id and not row.values["meta_phone_number_id"]:
+        return True
+    return not listed.values.items() <= row.values.items()
 
 
 def _check_wabas(wabas: dict[str, fleet.WabaRow], listing: Listing, plan: ImportPlan) -> None:
@@ -404,16 +462,22 @@ def _plan_portfolio_limits(
 
 
 def _report_missing(
-    session: Session, wabas: dict[str, fleet.WabaRow], listing: Listing, listed: set[str], plan: ImportPlan
+    wabas: dict[str, fleet.WabaRow],
+    listing: Listing,
+    stored: dict[int, fleet.NumberRow],
+    listed: set[str],
+    plan: ImportPlan,
 ) -> None:
     """Numbers active in a fully listed WABA but absent from Meta's listing: deleted in Meta, or another WABA?"""
-    complete = [wabas[meta_id] for meta_id in sorted(listing.complete_wabas) if meta_id in wabas]
-    active = fleet.active_numbers_of(session, [waba.id for waba in complete])
-    for waba in complete:
-        for e164 in sorted(set(active.get(waba.id, [])) - listed):
-            plan.warnings.append(
-                Notice(f"WABA {waba.meta_waba_id}", f"{e164} is active in '{waba.name}' but not in Meta's listing.")
-            )
+    complete = {wabas[meta_id].id: wabas[meta_id] for meta_id in listing.complete_wabas if meta_id in wabas}
+    missing = sorted(
+        (complete[row.group_waba_id].meta_waba_id, row.e164)
+        for row in stored.values()
+        if row.group_waba_id in complete and row.e164 not in listed
+    )
+    for meta_id, e164 in missing:
+        name = wabas[meta_id].name
+        plan.warnings.append(Notice(f"WABA {meta_id}", f"{e164} is active in '{name}' but not in Meta's listing."))
     for meta_id in sorted(listing.incomplete_wabas):
         plan.warnings.append(
             Notice(
@@ -485,7 +549,8 @@ def _plan_number_updates(tracked: dict[int, fleet.Tracked], now: datetime, plan:
         if not number.touched:
             continue
         extra: dict[str, Any] = {"updated_at": now}
-        changed = {change.field for change in number.changes()}
+        changes = number.changes()
+        changed = {change.field for change in changes}
         if changed & set(fleet.HEALTH_FIELDS):
             extra["health_event_time"] = now
             values = number.values
@@ -503,4 +568,4 @@ def _plan_number_updates(tracked: dict[int, fleet.Tracked], now: datetime, plan:
             )
         if changed & set(fleet.NAME_FIELDS):
             extra["name_event_time"] = now
-        plan.updates.append(number.as_update(extra))
+        plan.updates.append(number.as_update(extra, changes))

@@ -4,13 +4,14 @@ and the checks every imported text and enumerated value goes through."""
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from core import model
 from core.errors import InvalidInput
@@ -122,6 +123,14 @@ def kind_of(value: Any) -> str:
 def clean_imported_name(field: str, value: object, *, required: bool = True) -> str:
     """A name coming from a file: `model.clean_name`, and nothing a spreadsheet would run or a page would render
     as markup, and no invisible direction controls."""
+    if isinstance(value, str):
+        return _clean_imported_text(field, value, required)
+    return _clean_imported_text(field, model.clean_name(field, value, required=required), required)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _clean_imported_text(field: str, value: str, required: bool) -> str:
+    # Cached: a listing repeats the same few display names thousands of times.
     text = model.clean_name(field, value, required=required)
     preview = text if len(text) <= 40 else text[:40] + "…"
     if text.startswith(_FORMULA_START):
@@ -135,6 +144,21 @@ def clean_imported_name(field: str, value: object, *, required: bool = True) -> 
     return text
 
 
+_KNOWN_NAMES: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def _names_of(known: Iterable[str] | type[enum.Enum]) -> frozenset[str]:
+    """The names an enum or collection allows, computed once per (module-level) collection."""
+    if isinstance(known, frozenset):
+        return known
+    cached = _KNOWN_NAMES.get(id(known))
+    if cached is not None and cached[0] is known:
+        return cached[1]
+    names = frozenset(cast(Any, known).__members__ if isinstance(known, type) else known)
+    _KNOWN_NAMES[id(known)] = (known, names)
+    return names
+
+
 def read_known_value(
     field: str,
     raw: object,
@@ -143,7 +167,9 @@ def read_known_value(
     warnings: list[Notice],
 ) -> str:
     """An enumerated value reported by Meta: upper-cased; an unknown one is kept as given and reported."""
-    names = set(known.__members__) if isinstance(known, type) else set(known)
+    names = _names_of(known)
+    if type(raw) is str and raw in names:
+        return raw
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput(f"Field '{field}' must be a non-empty text value, got {kind_of(raw)} {raw!r}.")
     value = raw.strip().upper()
@@ -152,6 +178,27 @@ def read_known_value(
     if value not in names:
         warnings.append(Notice(where, f"unknown {field} '{value}' stored as-is (this version knows {len(names)})."))
     return value
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
+_PLAIN_PHONE = re.compile(r"^\+?[0-9\s().\-/]+$")
+
+
+def quick_e164(raw: str) -> str | None:
+    """The E.164 form of a number written only with digits, a leading '+' and separators, as Meta writes them
+    ('+1 631-555-5555', '15550783881'), read as `model.normalize_phone_number` reads a number without a country;
+    None when the text needs the full parser. Unchecked: only trusted once it matches a stored number."""
+    text = raw.strip()
+    if not _PLAIN_PHONE.match(text):
+        return None
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if digits.startswith("+"):
+        return digits
+    if digits.startswith("00") and len(digits) > 8:
+        return "+" + digits[2:]
+    if digits.startswith("011") and len(digits) > 9:
+        return "+" + digits[3:]
+    return "+" + digits
 
 
 def read_meta_id(field: str, raw: object) -> str:

@@ -274,6 +274,14 @@ def test_numbers_the_fleet_has_but_meta_does_not_list_are_reported(fleet: Engine
     ]
 
 
+def test_an_impossible_number_in_a_listing_is_refused_with_its_row(fleet: Engine) -> None:
+    data = listing({"display_phone_number": "+1 555-078-3881"}, {"display_phone_number": "+1 555"})
+
+    plan = imports.plan_import(fleet, ADMIN, us_request(data), now=NOW)
+
+    assert [str(p) for p in plan.errors] == ["page 1, data[1]: Phone number '+1 555' is impossible: too short."]
+
+
 def test_a_listing_for_a_waba_outside_the_fleet_is_refused(fleet: Engine) -> None:
     data = listing({"display_phone_number": "+1 631-555-5555"})
 

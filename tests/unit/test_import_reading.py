@@ -161,7 +161,7 @@ def test_listing_rows_with_missing_or_malformed_fields_are_each_reported() -> No
     page = {
         "data": [
             {"verified_name": "No number", "id": "1"},
-            {"display_phone_number": "+1 555", "id": "2"},
+            {"display_phone_number": "+1 555 ext. 7", "id": "2"},
             {"display_phone_number": "+1 555-078-3881", "id": "not-digits"},
             {"display_phone_number": "+1 555-016-7350", "quality_rating": 3},
             "a string",
@@ -173,7 +173,7 @@ def test_listing_rows_with_missing_or_malformed_fields_are_each_reported() -> No
 
     assert [str(p) for p in listing.errors] == [
         "page 1, data[0]: missing field 'display_phone_number'.",
-        "page 1, data[1]: Phone number '+1 555' is impossible: too short.",
+        "page 1, data[1]: Phone number '+1 555 ext. 7' is impossible: too short.",
         "page 1, data[2]: Field 'id' must be a Meta id made of digits, got 'not-digits'.",
         "page 1, data[3]: Field 'quality_rating' must be a non-empty text value, got a number 3.",
         "page 1, data[4]: expected a phone number object, got text.",
