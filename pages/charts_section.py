@@ -70,7 +70,12 @@ def render_overview_charts(numbers: pd.DataFrame, key_prefix: str = "overview") 
         charts.quality_bars(chart_data.quality_counts(numbers, "waba"), "Quality rating per WABA"),
         f"{key_prefix}_quality_by_waba",
     )
-    _fleet_history(numbers, key_prefix)
+    # Counting the whole fleet per day reads its history: only when asked for (the rest of the page stays instant).
+    with st.expander(
+        "Quality over time", icon=":material/timeline:", key=f"{key_prefix}_history_open", on_change="rerun"
+    ) as history:
+        if history.open:
+            _fleet_history(numbers, key_prefix)
 
 
 def _generation_key(key_prefix: str) -> str:
@@ -150,7 +155,10 @@ def render_numbers_charts(numbers: pd.DataFrame, key_prefix: str = "numbers") ->
         clear.button(
             "Clear chart picks", key=f"{key_prefix}_clear_picks", on_click=_clear_selection, args=(key_prefix,)
         )
-    quality, limits, over_time = st.tabs(["Quality", "Messaging limits", "Over time"])
+    # Only the open tab's history is read; the bar charts are always drawn, so their picks outlive a tab switch.
+    quality, limits, over_time = st.tabs(
+        ["Quality", "Messaging limits", "Over time"], key=f"{key_prefix}_chart_tabs", on_change="rerun"
+    )
     with quality:
         st.caption("Click a bar segment (or box-select several) to narrow the table to those numbers.")
         grouped = chart_data.quality_counts(numbers, "waba")
@@ -160,6 +168,8 @@ def render_numbers_charts(numbers: pd.DataFrame, key_prefix: str = "numbers") ->
         st.caption("Click a portfolio's bar to narrow the table to its numbers.")
         headroom = chart_data.portfolio_headroom(common.read("portfolios"), set(numbers["portfolio_id"]))
         _plot(charts.headroom_bars(headroom), headroom_key, selectable=True)
+    if not over_time.open:
+        return picked
     with over_time:
         traced = _traced_numbers(numbers, key_prefix)
         series = pd.DataFrame()

@@ -42,15 +42,21 @@ def bar_totals(spec: dict) -> dict[str, int]:
     return {trace["customdata"][0][1]: sum(values(trace["x"])) for trace in spec["data"]}
 
 
-def test_overview_shows_quality_headroom_and_history_charts(demo_db, open_page):
+def test_overview_shows_quality_and_headroom_charts_and_history_on_demand(demo_db, open_page):
     at = open_page("overview.py")
 
     titles = list(figures(at))
     assert exceptions(at) == []
-    assert "Quality rating per portfolio" in titles
-    assert "Quality rating per WABA" in titles
-    assert "Shared daily limit per sender, by portfolio" in titles
-    assert any(title.startswith("Numbers by quality rating per day") for title in titles)
+    assert titles == [
+        "Quality rating per portfolio",
+        "Shared daily limit per sender, by portfolio",
+        "Quality rating per WABA",
+    ]
+
+    at.session_state["overview_history_open"] = True
+    at.run()
+
+    assert any(title.startswith("Numbers by quality rating per day") for title in figures(at))
 
 
 def test_overview_quality_bars_count_every_active_number_in_palette_colours(demo_db, open_page):
@@ -69,6 +75,7 @@ def test_overview_quality_bars_count_every_active_number_in_palette_colours(demo
 def test_numbers_page_charts_follow_its_filters(demo_db, open_page):
     at = open_page("numbers.py")
 
+    at.session_state["numbers_chart_tabs"] = "Over time"
     at.multiselect(key="numbers_filters_qualities").select("YELLOW").run()
 
     expected = queries.numbers_table(demo_db, NumberFilters(qualities=("YELLOW",)))
@@ -82,6 +89,10 @@ def test_numbers_page_charts_follow_its_filters(demo_db, open_page):
 
 def test_numbers_page_traces_the_history_of_at_risk_numbers_as_step_lines(demo_db, open_page):
     at = open_page("numbers.py")
+    assert "Quality and own tier over time" not in figures(at)  # read only when its tab is open
+
+    at.session_state["numbers_chart_tabs"] = "Over time"
+    at.run()
 
     traced = at.multiselect(key="numbers_traced_numbers").value
     history = figure_titled(at, "Quality and own tier over time")
@@ -95,6 +106,8 @@ def test_numbers_page_traces_the_history_of_at_risk_numbers_as_step_lines(demo_d
 
 def test_overview_history_counts_every_active_number_each_day(demo_db, open_page):
     at = open_page("overview.py")
+    at.session_state["overview_history_open"] = True
+    at.run()
 
     spec = figure_titled(at, "Numbers by quality rating per day")
 
@@ -123,7 +136,7 @@ def charts_app(demo_db) -> AppTest:
 def test_nothing_picked_narrows_nothing(charts_app):
     assert exceptions(charts_app) == []
     assert charts_app.session_state["picked"] is None
-    assert len(charts_app.get("plotly_chart")) == 5
+    assert len(charts_app.get("plotly_chart")) == 3
 
 
 def test_clicking_a_quality_segment_picks_the_numbers_behind_it(charts_app, demo_db):
