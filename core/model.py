@@ -29,6 +29,8 @@ from core.errors import (
 MAX_WABAS_PER_WORKSPACE = 10
 MAX_NUMBERS_PER_WABA = 20
 MAX_NAME_LENGTH = 200
+# Enumerated values (status, tier…) are stored in columns of this width.
+MAX_CODE_LENGTH = 60
 
 
 class Role(enum.IntEnum):
@@ -167,6 +169,11 @@ def read_enum(field: str, raw: object, enum_type: type[enum.Enum]) -> EnumValue:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput(f"Field '{field}' must be a non-empty text value, got {raw!r}.")
     value = raw.strip().upper()
+    if len(value) > MAX_CODE_LENGTH or _CONTROL.search(value):
+        raise InvalidInput(
+            f"Field '{field}' is not a value Meta reports: {value[:40]!r} "
+            f"(at most {MAX_CODE_LENGTH} characters, no control characters)."
+        )
     known = value in enum_type.__members__
     return EnumValue(value=value, known=known)
 
@@ -201,7 +208,7 @@ def is_number_at_risk(quality_rating: str | None, status: str | None) -> bool:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def clean_name(field: str, value: object, *, required: bool = True) -> str:
+def clean_name(field: str, value: object, *, required: bool = True, max_length: int = MAX_NAME_LENGTH) -> str:
     """Trim a name typed by a user; reject control characters, over-long and (if required) empty values."""
     if value is None:
         value = ""
@@ -210,8 +217,8 @@ def clean_name(field: str, value: object, *, required: bool = True) -> str:
     text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
         raise InvalidInput(f"Field '{field}' is required.")
-    if len(text) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"Field '{field}' is too long ({len(text)} characters, at most {MAX_NAME_LENGTH}).")
+    if len(text) > max_length:
+        raise InvalidInput(f"Field '{field}' is too long ({len(text)} characters, at most {max_length}).")
     if _CONTROL.search(text):
         raise InvalidInput(f"Field '{field}' contains control characters.")
     return text

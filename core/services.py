@@ -3,6 +3,7 @@ and commits as one transaction (nothing is written if anything fails)."""
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from core.errors import DuplicateName, InvalidInput, NotFound
 from core.model import Actor, GroupState, Role, WabaState
 
 HEALTH_FIELDS = ("quality_rating", "messaging_limit_tier", "status")
+MAX_LANGUAGE_LENGTH = 20  # the width of message_templates.language ('pt_BR', 'zh_HK'…)
 
 
 def utcnow() -> datetime:
@@ -79,14 +81,19 @@ def record_audit(
     session.add(
         AuditEntry(
             at=now,
-            actor=actor.name,
+            actor=_fit(actor.name, model.MAX_NAME_LENGTH),
             action=action,
             object_type=object_type,
-            object_key=object_key,
+            # A key built from names ('workspace ↔ portfolio') may outgrow its column; the values stay whole in `after`.
+            object_key=_fit(object_key, model.MAX_NAME_LENGTH),
             before=_to_json(before),
             after=_to_json(after),
         )
     )
+
+
+def _fit(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def _to_json(values: dict[str, Any] | None) -> str | None:
@@ -547,6 +554,7 @@ def update_number_health(
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"Unknown phone-number field(s): {', '.join(sorted(unknown))}.")
+    changes = {field: _read_number_field(field, value) for field, value in changes.items()}
     e164 = model.normalize_phone_number(phone, strict=False)
     now = now or utcnow()
     with write_session(engine) as session:
@@ -554,6 +562,22 @@ def update_number_health(
         if number is None:
             raise NotFound(f"Phone number {e164} is not in the system.")
         return apply_number_changes(session, actor, number, changes, now=now, source=source)
+
+
+_NUMBER_ENUMS: dict[str, type[enum.Enum]] = {
+    "quality_rating": model.QualityRating,
+    "messaging_limit_tier": model.MessagingLimitTier,
+    "status": model.NumberStatus,
+    "name_status": model.NameStatus,
+    "throughput_level": model.ThroughputLevel,
+}
+
+
+def _read_number_field(field: str, value: object) -> str:
+    """Health values are read as Meta reports them (unknown ones kept); a display name is cleaned like any name."""
+    if field == "display_name":
+        return model.clean_name("display name", value, required=False)
+    return model.read_enum(field, value, _NUMBER_ENUMS[field]).value
 
 
 def apply_number_changes(
@@ -609,7 +633,7 @@ def add_template(
     """Register a message template on a WABA (shared by all its numbers)."""
     model.require_role(actor, Role.ADMIN, "add a message template")
     name = model.clean_name("template name", name)
-    language = model.clean_name("template language", language)
+    language = model.clean_name("template language", language, max_length=MAX_LANGUAGE_LENGTH)
     category = model.read_enum("category", category, model.TemplateCategory).value
     status = model.read_enum("status", status, model.TemplateStatus).value
     quality_score = model.read_enum("quality score", quality_score, model.QualityRating).value
