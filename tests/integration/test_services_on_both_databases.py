@@ -11,6 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from core import queries, services
 from core.db import PhoneNumber, SubscriptionGroup, Waba, write_session
 from core.errors import (
+    InvalidInput,
     NumberAlreadyExists,
     NumberAlreadyInActiveGroup,
     NumberLimitReached,
@@ -190,3 +191,38 @@ def test_unknown_values_reported_by_meta_are_kept_and_flagged(engine: Engine) ->
     row = queries.numbers_table(engine).iloc[0]
     assert row["name_status"] == "UNDER_REVIEW_V2"
     assert row["unknown_values"] == "name_status=UNDER_REVIEW_V2"
+
+
+@pytest.mark.parametrize("value", ["X" * 61, "GREEN\x00"], ids=["longer-than-the-column", "control-character"])
+def test_a_malformed_reported_value_is_refused_naming_the_field(engine: Engine, value: str) -> None:
+    waba_id = builders.waba(engine)
+    [e164] = builders.fill_waba(engine, waba_id, 1)
+    before = row_counts(engine)
+
+    with pytest.raises(InvalidInput, match="'quality_rating'"):
+        services.update_number_health(engine, ADMIN, phone=e164, changes={"quality_rating": value})
+
+    assert row_counts(engine) == before
+
+
+def test_names_of_the_longest_allowed_length_are_stored_and_audited(engine: Engine) -> None:
+    longest = "W" * 200
+    services.add_workspace(engine, ADMIN, longest)
+    portfolio_id = services.add_portfolio(engine, ADMIN, meta_business_id="9" * 32, name="P" * 200)
+
+    services.connect_portfolio(engine, ADMIN, workspace=longest, portfolio_meta_id=portfolio_id)
+    waba_id = services.add_waba(
+        engine, ADMIN, workspace=longest, portfolio_meta_id=portfolio_id, meta_waba_id="1", name="N" * 200
+    )
+    services.add_template(engine, ADMIN, meta_waba_id=waba_id, name="t" * 200, language="pt_BR")
+
+    assert queries.connections_table(engine).loc[0, "workspace"] == longest
+    assert queries.templates_table(engine).loc[0, "template"] == "t" * 200
+    assert len(queries.audit_table(engine)) == 5
+
+
+def test_a_template_language_longer_than_a_language_code_is_refused(engine: Engine) -> None:
+    waba_id = builders.waba(engine)
+
+    with pytest.raises(InvalidInput, match="'template language'"):
+        services.add_template(engine, ADMIN, meta_waba_id=waba_id, name="promo", language="a language name " * 3)

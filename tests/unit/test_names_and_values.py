@@ -146,3 +146,35 @@ def test_a_health_update_of_an_unknown_field_is_refused(sqlite_engine: Engine) -
 
     with pytest.raises(InvalidInput, match="e164"):
         services.update_number_health(sqlite_engine, ADMIN, phone=e164, changes={"e164": "+33700000000"})
+
+
+@pytest.mark.parametrize("value", [HOSTILE["nul-byte"], HOSTILE["ten-thousand-chars"]], ids=["control", "long"])
+def test_a_hostile_display_name_is_refused_in_a_health_update_too(sqlite_engine: Engine, value: str) -> None:
+    waba_id = builders.waba(sqlite_engine)
+    [e164] = builders.fill_waba(sqlite_engine, waba_id, 1)
+    before = row_counts(sqlite_engine)
+
+    with pytest.raises(InvalidInput, match="'display name'"):
+        services.update_number_health(sqlite_engine, ADMIN, phone=e164, changes={"display_name": value})
+
+    assert row_counts(sqlite_engine) == before
+
+
+def test_a_health_value_is_read_like_meta_reports_it(sqlite_engine: Engine) -> None:
+    waba_id = builders.waba(sqlite_engine)
+    [e164] = builders.fill_waba(sqlite_engine, waba_id, 1)
+
+    services.update_number_health(
+        sqlite_engine, ADMIN, phone=e164, changes={"quality_rating": " green ", "status": "flagged"}
+    )
+
+    row = queries.numbers_table(sqlite_engine).iloc[0]
+    assert (row["quality_rating"], row["status"], row["unknown_values"]) == ("GREEN", "FLAGGED", "")
+
+
+def test_a_blank_health_value_is_refused_naming_the_field(sqlite_engine: Engine) -> None:
+    waba_id = builders.waba(sqlite_engine)
+    [e164] = builders.fill_waba(sqlite_engine, waba_id, 1)
+
+    with pytest.raises(InvalidInput, match="'quality_rating'"):
+        services.update_number_health(sqlite_engine, ADMIN, phone=e164, changes={"quality_rating": "  "})
