@@ -1,8 +1,141 @@
-"""Import Meta listings, webhook payloads and CSV (admins)."""
+"""Import (admins): Meta's phone-number listings, webhook payloads and CSV onboarding — preview the changes, then
+apply them in one transaction. Parsing, checks and the plan all come from core.imports (the CLI uses the same)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-st.header("Import")
-st.info("Imports are not available yet.")
+from core import imports
+from core.errors import FleetError, PermissionDenied
+from core.imports import csv_onboarding
+from core.model import Role, require_role
+from pages import common
+
+PREVIEW_KEY = "import_preview"
+RESULT_KEY = "import_result"
+FILE_TYPES = {
+    "meta-numbers": ["json", "jsonl", "ndjson"],
+    "webhook": ["json", "jsonl", "ndjson"],
+    "csv": ["csv", "txt"],
+}
+FORMAT_HELP = {
+    "meta-numbers": "The JSON Meta returns for `GET /{waba-id}/phone_numbers` — one page, an array of pages or JSON "
+    'Lines — or `{"<WABA id>": <page or pages>, …}` for several WABAs. Missing numbers are created, each in its '
+    "own new subscription group; known ones are updated.",
+    "webhook": 'Webhook payloads (`"object": "whatsapp_business_account"`): one envelope, an array, or JSON Lines. '
+    "Replays change nothing; older events never overwrite newer ones.",
+    "csv": f"UTF-8 CSV with the header `{csv_onboarding.HEADER_HELP}`. Workspaces must exist; unknown WABAs are "
+    "created. All or nothing: every bad row is listed with its line.",
+}
+
+common.page_header("Import", "Keep the fleet in sync with Meta. Nothing is written until you apply the preview.")
+actor = common.current_actor()
+try:
+    require_role(actor, Role.ADMIN, "import data")
+except PermissionDenied as denied:
+    st.error(str(denied), icon=":material/lock:")
+    st.stop()
+
+
+def forget_preview() -> None:
+    """Any change to the input makes the shown preview stale."""
+    st.session_state.pop(PREVIEW_KEY, None)
+
+
+def request_from_widgets() -> imports.ImportRequest | None:
+    kind = st.segmented_control(
+        "What to import",
+        list(imports.KINDS),
+        format_func=imports.KINDS.get,
+        default="meta-numbers",
+        key="import_kind",
+        on_change=forget_preview,
+    )
+    kind = kind or "meta-numbers"
+    st.caption(FORMAT_HELP[kind])
+    waba, prefix = None, None
+    if kind == "meta-numbers":
+        wabas = common.read("wabas")
+        names = dict(zip(wabas["waba_id"], wabas["workspace"] + " › " + wabas["waba"], strict=True))
+        left, right = st.columns(2)
+        waba = left.selectbox(
+            "WABA of the listing",
+            list(names),
+            format_func=lambda w: f"{names[w]} ({w})",
+            index=None,
+            placeholder="The file names its WABAs",
+            key="import_waba",
+            on_change=forget_preview,
+        )
+        prefix = right.text_input("Group name prefix (optional)", key="import_group_prefix", on_change=forget_preview)
+        prefix = prefix or None
+    upload = st.file_uploader("File", type=FILE_TYPES[kind], key="import_file", on_change=forget_preview)
+    pasted = st.text_area("…or paste the content", key="import_text", height=120, on_change=forget_preview)
+    if upload is not None:
+        return imports.ImportRequest(kind, upload.getvalue(), upload.name, waba, prefix)
+    if pasted.strip():
+        return imports.ImportRequest(kind, pasted.encode("utf-8"), "pasted text", waba, prefix)
+    return None
+
+
+def show_plan(plan: imports.ImportPlan) -> None:
+    st.markdown(f"**{plan.describe()}**")
+    counts = plan.summary()
+    if counts:
+        for column, (label, value) in zip(st.columns(min(len(counts), 6)), list(counts.items())[:6], strict=False):
+            column.metric(label.capitalize(), value)
+    tables = {name: frame for name, frame in plan.tables().items() if not frame.empty}
+    order = ["Errors", "Create", "Update", "History", "Warnings", "Skipped"]
+    names = [name for name in order if name in tables]
+    if not names:
+        return
+    for tab, name in zip(st.tabs([f"{name} ({len(tables[name])})" for name in names]), names, strict=True):
+        with tab, st.container(key=f"import_table_{name.lower()}_box"):
+            st.dataframe(tables[name], hide_index=True)
+
+
+def progress_bar() -> imports.Progress:
+    bar = st.progress(0.0)
+    return lambda stage, fraction: bar.progress(fraction, text=stage)
+
+
+request = request_from_widgets()
+if st.button("Preview", key="import_preview_button", icon=":material/preview:", disabled=request is None):
+    st.session_state.pop(RESULT_KEY, None)
+    assert request is not None
+    with common.fleet_errors(), st.status("Checking the file against the fleet…", expanded=False) as status:
+        plan = imports.plan_import(common.engine(), actor, request, progress=progress_bar())
+        status.update(label="Preview ready", state="error" if plan.errors else "complete")
+        st.session_state[PREVIEW_KEY] = {"plan": plan, "request": request}
+
+preview = st.session_state.get(PREVIEW_KEY)
+if preview is not None:
+    plan = preview["plan"]
+    st.subheader(f"Preview of {plan.source}")
+    show_plan(plan)
+    if plan.errors:
+        st.error(f"{len(plan.errors)} problem(s): nothing can be imported. Fix the file and preview again.")
+    elif not plan.writes_anything:
+        st.info("The fleet already matches this file: there is nothing to apply.", icon=":material/check:")
+    elif st.button("Apply import", key="import_apply", type="primary", icon=":material/file_download_done:"):
+        try:
+            with st.status("Importing…", expanded=True) as status:
+                result = imports.run_import(
+                    common.engine(),
+                    actor,
+                    preview["request"],
+                    expected=plan.fingerprint(),
+                    progress=progress_bar(),
+                )
+                status.update(label="Imported", state="complete")
+        except FleetError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.session_state.pop(PREVIEW_KEY, None)
+            st.session_state[RESULT_KEY] = result.plan
+            common.succeed(result.message, keep_visible=True)
+
+last = st.session_state.get(RESULT_KEY)
+if last is not None and preview is None:
+    with st.expander(f"What the import of {last.source} changed", expanded=False):
+        show_plan(last)

@@ -39,6 +39,7 @@ __all__ = [
     "ImportResult",
     "Notice",
     "Problem",
+    "Progress",
     "plan_import",
     "run_import",
 ]

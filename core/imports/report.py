@@ -179,7 +179,7 @@ class ImportPlan:
                 f"{OBJECT_LABELS[kind]}s to update": sum(1 for u in changed if u.object_type == kind)
                 for kind in OBJECT_LABELS
             },
-            "events confirming stored values": sum(1 for u in self.updates if not u.changes),
+            "objects with newer event times only": sum(1 for u in self.updates if not u.changes),
             "history rows": len(self.snapshots),
             "skipped": len(self.skipped),
             "warnings": len(self.warnings),
@@ -272,9 +272,9 @@ class ImportPlan:
         rows += [("create", "template", t.key, f"in WABA {t.meta_waba_id}", t.where) for t in self.templates]
         return rows
 
-    def _change_rows(self) -> list[tuple[str, str, str, Value, Value, str]]:
+    def _change_rows(self) -> list[tuple[str, str, str, str | None, str | None, str]]:
         return [
-            (OBJECT_LABELS[u.object_type], u.key, c.field, c.before, c.after, u.where)
+            (OBJECT_LABELS[u.object_type], u.key, c.field, _text(c.before), _text(c.after), u.where)
             for u in self.updates
             for c in u.changes
         ]
@@ -305,6 +305,11 @@ class ImportPlan:
             if len(items) > limit:
                 lines.append(f"  … and {len(items) - limit} more")
         return "\n".join(lines)
+
+
+def _text(value: Value) -> str | None:
+    """Before/after values as text, so one table column holds tiers and counts alike."""
+    return None if value is None else str(value)
 
 
 def _update_line(update: UpdateObject) -> str:
