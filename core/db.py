@@ -370,5 +370,18 @@ def integrity_error_to_fleet_error(error: IntegrityError) -> FleetError:
     detail = str(error.orig)
     for pattern, error_type, message in _CONSTRAINT_MESSAGES:
         if pattern.search(detail):
-            return error_type(message)
+            return error_type(_naming_the_duplicate(message, detail))
     return RuleViolation(f"The database refused this change: {detail.splitlines()[0]}")
+
+
+# PostgreSQL says which value collided ("Key (e164)=(+33612345678) already exists."); internal ids mean nothing
+# to a user, so only these columns are repeated in the message.
+_DUPLICATE_KEY = re.compile(r"Key \((?P<column>\w+)\)=\((?P<value>.*)\) already exists")
+_USER_FACING_KEYS = {"e164", "name", "meta_business_id", "meta_waba_id", "meta_phone_number_id"}
+
+
+def _naming_the_duplicate(message: str, detail: str) -> str:
+    key = _DUPLICATE_KEY.search(detail)
+    if key is None or key["column"] not in _USER_FACING_KEYS:
+        return message
+    return f"{message.removesuffix('.')}: {key['value']}."
