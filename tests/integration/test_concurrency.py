@@ -18,10 +18,12 @@ from tests.builders import ADMIN
 THREADS = 20
 
 
-def race(action: Callable[[int], object]) -> tuple[Counter[str], float]:
-    """Run `action(i)` in THREADS threads released at once; count outcomes by result or error class."""
+def race(action: Callable[[int], object]) -> tuple[Counter[str], float, list[str]]:
+    """Run `action(i)` in THREADS threads released at once; count outcomes by result or error class, and keep
+    the refusal messages the users would read."""
     barrier = threading.Barrier(THREADS)
     outcomes: Counter[str] = Counter()
+    messages: list[str] = []
     lock = threading.Lock()
 
     def contender(index: int) -> None:
@@ -31,6 +33,8 @@ def race(action: Callable[[int], object]) -> tuple[Counter[str], float]:
             outcome = "done"
         except Exception as error:  # every outcome is counted; the assertions say which are allowed
             outcome = type(error).__name__ if _is_rule_error(error) else f"{type(error).__name__}: {error}"[:200]
+            with lock:
+                messages.append(str(error))
         with lock:
             outcomes[outcome] += 1
 
@@ -40,7 +44,7 @@ def race(action: Callable[[int], object]) -> tuple[Counter[str], float]:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    return outcomes, time.perf_counter() - started
+    return outcomes, time.perf_counter() - started, messages
 
 
 def _is_rule_error(error: Exception) -> bool:
@@ -59,7 +63,7 @@ def test_twenty_writers_racing_for_the_last_waba_slot_leave_exactly_ten(engine: 
             name=f"W{index}",
         )
 
-    outcomes, seconds = race(
+    outcomes, seconds, messages = race(
         lambda i: services.add_waba(
             engine,
             ADMIN,
@@ -72,6 +76,7 @@ def test_twenty_writers_racing_for_the_last_waba_slot_leave_exactly_ten(engine: 
 
     print(f"\n[{engine.dialect.name}] 11th WABA race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "WabaLimitReached": THREADS - 1})
+    assert all("'EU Brands'" in message for message in messages)
     assert queries.workspaces_summary(engine).loc[0, "wabas"] == 10
     assert integrity.find_violations(engine) == []
 
@@ -80,7 +85,7 @@ def test_twenty_writers_racing_for_the_last_number_slot_leave_exactly_twenty(eng
     waba_id = builders.waba(engine)
     builders.fill_waba(engine, waba_id, 19)
 
-    outcomes, seconds = race(
+    outcomes, seconds, messages = race(
         lambda i: services.add_number(
             engine, ADMIN, meta_waba_id=waba_id, group_name=f"Racer {i}", phone=builders.french_mobile(1000 + i)
         )
@@ -88,6 +93,7 @@ def test_twenty_writers_racing_for_the_last_number_slot_leave_exactly_twenty(eng
 
     print(f"\n[{engine.dialect.name}] 21st number race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NumberLimitReached": THREADS - 1})
+    assert all("'Fashion FR'" in message for message in messages)
     assert queries.wabas_table(engine).loc[0, "active_numbers"] == 20
     assert integrity.find_violations(engine) == []
 
@@ -95,7 +101,7 @@ def test_twenty_writers_racing_for_the_last_number_slot_leave_exactly_twenty(eng
 def test_twenty_writers_adding_the_same_number_to_different_wabas_add_it_once(engine: Engine) -> None:
     wabas = [builders.waba(engine, workspace=f"Workspace {i}", name=f"WABA {i}") for i in range(THREADS)]
 
-    outcomes, seconds = race(
+    outcomes, seconds, messages = race(
         lambda i: services.add_number(
             engine, ADMIN, meta_waba_id=wabas[i], group_name="Paris", phone="+33 6 12 34 56 78"
         )
@@ -103,6 +109,7 @@ def test_twenty_writers_adding_the_same_number_to_different_wabas_add_it_once(en
 
     print(f"\n[{engine.dialect.name}] same-number race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NumberAlreadyExists": THREADS - 1})
+    assert all("+33612345678" in message for message in messages), messages
     numbers = queries.numbers_table(engine)
     assert list(numbers["phone_e164"]) == ["+33612345678"]
     assert integrity.find_violations(engine) == []
