@@ -37,7 +37,7 @@ else:
     common.table(
         common.read("connections"),
         "accounts_connections",
-        ["workspace", "portfolio", "connected_at"],
+        ["workspace", "portfolio", "messaging_limit", "connected_at"],
         {"portfolio": "Connected portfolio", "connected_at": common.when_column("Connected", "YYYY-MM-DD")},
     )
     st.subheader("WhatsApp Business Accounts")

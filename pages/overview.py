@@ -16,8 +16,8 @@ if common.empty_fleet_notice():
 numbers = common.read("numbers")
 workspaces = common.read("workspaces")
 wabas = views.waba_capacity(common.read("wabas"))
-at_risk = views.at_risk_numbers(numbers)
-low_portfolios = views.low_limit_portfolios(common.read("portfolios"))
+at_risk = common.read("at_risk")
+low_portfolios = common.read("low_limit_portfolios")
 
 totals = st.columns(5)
 totals[0].metric("Workspaces", len(workspaces))
