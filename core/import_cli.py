@@ -116,7 +116,7 @@ def _import(args: argparse.Namespace, context: Context) -> int:
     except imports.ImportRejected as rejected:
         print(f"error: {rejected}", file=sys.stderr)
         return 1
-    print(result.plan.render_text() if result.written else result.message)
+    print(result.plan.render_text(headline=result.message) if result.written else result.message)
     return 0
 
 

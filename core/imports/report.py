@@ -279,9 +279,10 @@ class ImportPlan:
             for c in u.changes
         ]
 
-    def render_text(self, *, limit: int = 50) -> str:
-        """The plan for a terminal: the one-line description, then each non-empty section (at most `limit` lines)."""
-        lines = [self.describe()]
+    def render_text(self, *, limit: int = 50, headline: str | None = None) -> str:
+        """The plan for a terminal: a one-line headline (default: the description), then each non-empty section
+        (at most `limit` lines each)."""
+        lines = [headline or self.describe()]
         sections: list[tuple[str, list[str]]] = [
             ("Create", [f"{a} {o} {k}: {d}  [{w}]" for a, o, k, d, w in self._creation_rows()]),
             ("Update", [_update_line(u) for u in self.updates if u.changes]),
