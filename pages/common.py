@@ -6,6 +6,7 @@ them (`succeed`) so no page shows stale data. Data changed outside the app (CLI,
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -172,6 +173,12 @@ def fleet_errors() -> Iterator[None]:
         yield
     except FleetError as error:
         st.error(str(error), icon=":material/error:")
+
+
+def content_key(prefix: str, *shown: Any) -> str:
+    """A widget key that changes with what the widget shows. A table's row selection is a row position: another
+    set of rows (other filters) gets another table widget, where nothing stale is selected."""
+    return f"{prefix}_{hashlib.sha1(repr(shown).encode()).hexdigest()[:10]}"
 
 
 def only_choice(options: list[Any]) -> int | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
 from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
@@ -25,12 +23,12 @@ LIST_FILTERS = [
     ("Quality rating", "qualities"),
     ("Messaging limit tier", "tiers"),
 ]
-DETAIL_METRICS = [
-    ("Quality rating", "quality_rating"),
-    ("Status", "status"),
-    ("Own tier", "messaging_limit_tier"),
-    ("Portfolio limit", "portfolio_messaging_limit"),
-]
+DETAIL_METRICS = {
+    "Quality rating": "quality_rating",
+    "Status": "status",
+    "Own tier": "messaging_limit_tier",
+    "Portfolio limit": "portfolio_messaging_limit",
+}
 
 common.page_header("Numbers", "Every sender number with its quality, status and messaging limits.")
 if common.empty_fleet_notice():
@@ -39,12 +37,6 @@ if common.empty_fleet_notice():
 options = common.read("filter_options")
 portfolio_names = dict(common.read("portfolios")[["portfolio_id", "portfolio"]].itertuples(index=False))
 waba_names = dict(common.read("wabas")[["waba_id", "waba"]].itertuples(index=False))
-
-
-def table_key(filters: NumberFilters) -> str:
-    """A selection is a row position, which means another row once the filters change: each filter set gets its
-    own table widget (and the linked number is selected again in it)."""
-    return f"{TABLE}_{hashlib.sha1(repr(filters).encode()).hexdigest()[:10]}"
 
 
 def _close_detail(key: str) -> None:
@@ -105,8 +97,7 @@ def number_detail(phone: str, key: str) -> None:
         f"Subscription group '{number['subscription_group']}' ({number['group_state']}) · WABA {number['waba']} · "
         f"workspace {number['workspace']} · portfolio {number['portfolio']}"
     )
-    now = st.columns(4)
-    for column, (label, field) in zip(now, DETAIL_METRICS, strict=True):
+    for column, (label, field) in zip(st.columns(4), DETAIL_METRICS.items(), strict=True):
         column.metric(label, number[field] or "—")
     history, templates = st.columns(2)
     with history:
@@ -134,8 +125,7 @@ filters = filter_bar()
 in_filters = common.read("numbers", filters=filters)
 chart_picks = chart_selection(in_filters, "numbers")  # bars clicked in the charts below narrow the table
 table = in_filters if chart_picks is None else in_filters[in_filters["phone_e164"].isin(chart_picks)]
-picks_id = "" if chart_picks is None else "_" + hashlib.sha1("|".join(sorted(chart_picks)).encode()).hexdigest()[:8]
-shown_key = table_key(filters) + picks_id  # another set of rows, another table widget (as for filters)
+shown_key = common.content_key(TABLE, filters, sorted(chart_picks) if chart_picks is not None else None)
 phones = tuple(table["phone_e164"])
 selected_phone = st.query_params.get("phone")
 
