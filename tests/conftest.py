@@ -6,9 +6,12 @@ FLEET_REQUIRE_BROWSER=1 (set by .ci/run) the same absence is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,18 +43,45 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One PostgreSQL server for the session (pgserver: a real server from a pip wheel); yields its base URI."""
+    """One PostgreSQL server (pgserver: a real server from a pip wheel) shared by all test workers; yields its URI.
+
+    pgserver prepares its system user and data directory outside its own lock, so concurrent starts race: the
+    workers start it one at a time, and a start that fails under load is tried again.
+    """
     try:
         import pgserver
     except ImportError:
         skip_or_fail("pgserver is not installed", "FLEET_REQUIRE_POSTGRES")
-    data_dir = tmp_path_factory.mktemp("pgdata")
-    try:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    except Exception as error:  # any failure to start is reported the same way
-        skip_or_fail(f"PostgreSQL could not start: {error}", "FLEET_REQUIRE_POSTGRES")
+    shared_dir = _run_wide_temp_dir(tmp_path_factory)
+    last_error: Exception | None = None
+    with _exclusive(shared_dir / "pgserver.lock"):
+        for attempt in range(3):
+            try:
+                server = pgserver.get_server(shared_dir / "pgdata", cleanup_mode="stop")
+                break
+            except Exception as error:  # any failure to start is retried, then reported the same way
+                last_error = error
+                time.sleep(1 + attempt)
+        else:
+            skip_or_fail(f"PostgreSQL could not start: {last_error}", "FLEET_REQUIRE_POSTGRES")
     yield server.get_uri()
     server.cleanup()
+
+
+def _run_wide_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this test run, common to all pytest-xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture
