@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import skip_or_fail
 from tests.e2e import streamlit_ui
@@ -32,7 +32,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEFAULT_TIMEOUT_MS = 30_000
+EXPECT_TIMEOUT_MS = 20_000  # assertions poll this long: a loaded machine may take seconds to rerun a page
 VIEWPORT = {"width": 1440, "height": 1000}
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 # --- the app under test ------------------------------------------------------------------------------------
@@ -97,11 +100,15 @@ def browser(chromium_path: str) -> Iterator[Browser]:
     playwright.stop()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report = yield
-    setattr(item, f"report_{report.when}", report)
-    return report
+@pytest.fixture(scope="session")
+def browser_context(browser: Browser) -> Iterator[BrowserContext]:
+    """One context for the session, so the app's scripts are fetched once; every test still gets its own tab,
+    hence its own Streamlit session (Streamlit keeps state per connection, not per cookie)."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    streamlit_ui.install_run_counter(context)
+    yield context
+    context.close()
 
 
 def screenshot_dir(item: pytest.Item) -> Path:
@@ -125,30 +132,62 @@ def save_screenshot(page: Page, path: Path) -> Path:
     return path
 
 
+def watch(item: pytest.Item, tab: Page) -> Page:
+    """Make `tab` the page this test's screenshots are taken of (and start its screenshot folder afresh)."""
+    shutil.rmtree(screenshot_dir(item), ignore_errors=True)
+    item.stash[WATCHED_TAB] = tab
+    return tab
+
+
+WATCHED_TAB = pytest.StashKey[Page]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test leaves a screenshot of what the browser showed at that moment: FAILED.png."""
+    report = yield
+    tab = item.stash.get(WATCHED_TAB, None)
+    if report.when == "call" and report.failed and tab is not None and not tab.is_closed():
+        try:
+            save_screenshot(tab, screenshot_dir(item) / "FAILED.png")
+        except Exception as error:  # the report matters more than the picture
+            report.sections.append(("screenshot", f"no screenshot: {error}"))
+    return report
+
+
 @pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser tab (own cookies and storage) that records a screenshot when the test fails."""
-    folder = screenshot_dir(request.node)
-    shutil.rmtree(folder, ignore_errors=True)
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    streamlit_ui.install_run_counter(context)
-    tab = context.new_page()
+def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A new browser tab, i.e. a new Streamlit session."""
+    tab = browser_context.new_page()
+    yield watch(request.node, tab)
+    tab.close()
+
+
+@pytest.fixture(scope="session")
+def demo_tab(browser_context: BrowserContext, demo_app: RunningApp) -> Iterator[Page]:
+    """One tab on the demo app, shared by the tests that only look at it (each navigates where it needs)."""
+    tab = browser_context.new_page()
+    streamlit_ui.open_app(tab, demo_app.base_url)
     yield tab
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        save_screenshot(tab, folder / "FAILED.png")
-    context.close()
+    tab.close()
 
 
 @pytest.fixture
-def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+def demo_page(demo_tab: Page, request: pytest.FixtureRequest) -> Page:
+    demo_tab.keyboard.press("Escape")  # nothing left open by the previous test (a list, a menu)
+    demo_tab.set_viewport_size(VIEWPORT)
+    return watch(request.node, demo_tab)
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[str], Path]:
     """Save the whole page as test-artifacts/screenshots/<test>/<nn>-<label>.png and return the path."""
     taken: list[Path] = []
 
     def take(label: str) -> Path:
+        tab = request.node.stash[WATCHED_TAB]
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
-        taken.append(save_screenshot(page, screenshot_dir(request.node) / f"{len(taken) + 1:02d}-{name}.png"))
+        taken.append(save_screenshot(tab, screenshot_dir(request.node) / f"{len(taken) + 1:02d}-{name}.png"))
         return taken[-1]
 
     return take

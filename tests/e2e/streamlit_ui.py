@@ -21,8 +21,6 @@ RERUN_TIMEOUT_MS = 60_000
 RERUN_START_GRACE_MS = 1_500
 
 APP_ROOT = '[data-testid="stApp"]'
-IDLE_APP = f'{APP_ROOT}[data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
-BUSY_APP = f'{APP_ROOT}[data-test-script-state="running"], {APP_ROOT}[data-test-script-state="rerunRequested"]'
 
 
 Text = str | re.Pattern[str]
@@ -35,12 +33,15 @@ def exact(text: Text) -> re.Pattern[str]:
     return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
 
-# Counts script runs in the browser: a run that starts and ends between two polls is still seen.
+# Counts script runs in the browser and notes when the script state last changed: a run that starts and ends
+# between two polls is still seen, and a run that chains another (st.rerun after a write) is waited for.
 RUN_COUNTER_SCRIPT = """
 (() => {
   window.__fleetScriptRuns = 0;
+  window.__fleetScriptChangedAt = performance.now();
   const observer = new MutationObserver((mutations) => {
     for (const m of mutations) {
+      window.__fleetScriptChangedAt = performance.now();
       if (m.target.getAttribute('data-test-script-state') === 'running') window.__fleetScriptRuns += 1;
     }
   });
@@ -50,6 +51,15 @@ RUN_COUNTER_SCRIPT = """
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
 """
+QUIET_MS = 200  # idle this long after the last change of script state: no chained run is coming
+SETTLED = f"""() => {{
+  const app = document.querySelector('{APP_ROOT}');
+  return app !== null
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && performance.now() - (window.__fleetScriptChangedAt || 0) > {QUIET_MS}
+    && document.querySelector('[data-stale="true"]') === null;
+}}"""
 
 
 def install_run_counter(context: BrowserContext) -> None:
@@ -61,10 +71,9 @@ def script_runs(page: Page) -> int:
 
 
 def wait_until_idle(page: Page) -> None:
-    """Wait until no script run is going on and no element from a previous run is left on screen."""
-    page.wait_for_selector(IDLE_APP, state="attached", timeout=RERUN_TIMEOUT_MS)
-    # Elements left over from the previous run are marked stale until the new run replaces or removes them.
-    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=RERUN_TIMEOUT_MS)
+    """Wait until no script run is going on or about to chain, and no element of a previous run is left on screen
+    (Streamlit marks those stale until the new run replaces or removes them)."""
+    page.wait_for_function(SETTLED, timeout=RERUN_TIMEOUT_MS, polling=50)
 
 
 @contextmanager
@@ -327,3 +336,10 @@ def table_records(frame: Locator) -> list[dict[str, str]]:
             {headers.get(cell.get_attribute("aria-colindex"), "?"): cell.inner_text().strip() for cell in cells}
         )
     return records
+
+
+def expect_row_count(frame: Locator, rows: int) -> None:
+    """Wait until the st.dataframe holds exactly `rows` rows (it is redrawn after the rerun a filter starts)."""
+    expect(frame.locator('table[role="grid"]')).to_have_attribute(
+        "aria-rowcount", str(rows + 1), timeout=RERUN_TIMEOUT_MS
+    )

@@ -10,53 +10,55 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import streamlit_ui as ui
-from tests.e2e.fleet_app import RunningApp
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ADMIN_PAGES = ["Overview", "Accounts", "Numbers", "Subscriptions", "Templates", "Ecosystem", "Import", "Audit log"]
-CHART_TIMEOUT_MS = 60_000  # Plotly and the Graphviz renderer load their code on first use
+DRAWING_TIMEOUT_MS = 60_000  # Plotly and the Graphviz renderer load their code on first use
+
+Screenshot = Callable[[str], Path]
 
 
-def test_every_page_in_the_navigation_opens_without_an_exception(
-    demo_app: RunningApp, page: Page, screenshot: Callable[[str], Path]
-) -> None:
-    ui.open_app(page, demo_app.base_url)
+@pytest.fixture
+def page(demo_page: Page) -> Page:
+    """These tests only look: they share one tab on the demo app, each navigating where it needs."""
+    return demo_page
+
+
+def test_every_page_in_the_navigation_opens_without_an_exception(page: Page, screenshot: Screenshot) -> None:
     titles = ui.navigation_titles(page)
 
     for title in titles:
         ui.navigate(page, title)
 
         ui.expect_no_exception(page)
-        expect(page.locator('[data-testid="stMain"]')).not_to_be_empty()
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
         screenshot(title)
     assert set(ADMIN_PAGES) <= set(titles), f"navigation shows {titles}"
 
 
 @pytest.mark.parametrize("title", ["Overview", "Numbers"])
-def test_quality_and_limit_charts_are_drawn_by_plotly(
-    demo_app: RunningApp, page: Page, screenshot: Callable[[str], Path], title: str
-) -> None:
-    ui.open_app(page, demo_app.base_url)
-
+def test_quality_and_limit_charts_are_drawn_by_plotly(page: Page, screenshot: Screenshot, title: str) -> None:
     ui.navigate(page, title)
 
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    expect(charts.first).to_be_visible(timeout=CHART_TIMEOUT_MS)
-    # Plotly has drawn when its SVG layer holds the plotted marks, not merely when the container exists.
-    expect(charts.first.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    expect(charts.first).to_be_attached(timeout=DRAWING_TIMEOUT_MS)
+    shown = charts.locator("visible=true").first
+    expect(shown.locator(".js-plotly-plot")).to_be_visible(timeout=DRAWING_TIMEOUT_MS)
+    # Drawn means traces (bars, points, lines) in the SVG, not merely an empty plotting area.
+    expect(shown.locator("g.trace").first).to_be_attached(timeout=DRAWING_TIMEOUT_MS)
     ui.expect_no_exception(page)
-    charts.first.scroll_into_view_if_needed()
+    shown.scroll_into_view_if_needed()
     screenshot(f"{title}-charts")
 
 
-def test_ecosystem_diagram_is_drawn_as_svg(demo_app: RunningApp, page: Page, screenshot: Callable[[str], Path]) -> None:
-    ui.open_app(page, demo_app.base_url)
-
+def test_ecosystem_diagram_is_drawn_as_svg(page: Page, screenshot: Screenshot) -> None:
     ui.navigate(page, "Ecosystem")
 
-    diagram = page.locator('[data-testid="stGraphVizChart"] svg')
-    expect(diagram.first).to_be_visible(timeout=CHART_TIMEOUT_MS)
-    expect(diagram.first.locator("g.node").first).to_be_attached(timeout=CHART_TIMEOUT_MS)
+    diagram = page.locator('[data-testid="stGraphVizChart"] svg').first
+    expect(diagram).to_be_visible(timeout=DRAWING_TIMEOUT_MS)
+    expect(diagram.locator("g.cluster").first).to_be_attached()  # one cluster per business portfolio
+    expect(diagram.locator("g.node").first).to_be_attached()
+    expect(diagram.locator("g.edge").first).to_be_attached()
     ui.expect_no_exception(page)
     screenshot("ecosystem-diagram")
