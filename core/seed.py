@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Engine, Integer, func, select, text
+from sqlalchemy import Engine, Integer, func, inspect, select, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from core.db import (
@@ -203,8 +203,16 @@ def _indexes_built_after_load(connection: Any, table: type[Base], row_count: int
         yield
         return
     definition = Base.metadata.tables[table.__tablename__]
-    indexes = list(definition.indexes)
-    foreign_keys = list(definition.foreign_key_constraints) if connection.dialect.name == "postgresql" else []
+    # Only what the migrated database holds is dropped and rebuilt, whatever the models say.
+    stored = inspect(connection)
+    stored_indexes = {index["name"] for index in stored.get_indexes(definition.name)}
+    stored_foreign_keys = {key["name"] for key in stored.get_foreign_keys(definition.name)}
+    indexes = [index for index in definition.indexes if index.name in stored_indexes]
+    foreign_keys = [
+        key
+        for key in definition.foreign_key_constraints
+        if key.name in stored_foreign_keys and connection.dialect.name == "postgresql"
+    ]
     for foreign_key in foreign_keys:
         connection.execute(DropConstraint(foreign_key))
     for index in indexes:
