@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
@@ -126,7 +126,7 @@ def _read(url: str, view: str, **kwargs: Any) -> Any:
     return _VIEWS[view](engine_for(url), **kwargs)
 
 
-_VIEWS = {
+_VIEWS: dict[str, Callable[..., Any]] = {
     "is_empty": queries.is_empty,
     "numbers": queries.numbers_table,
     "filter_options": queries.filter_options,

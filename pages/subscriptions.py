@@ -17,7 +17,7 @@ waba_labels = views.waba_choices(wabas)
 reattachable = common.read("reattachable")
 regions = dict(views.phone_regions())
 shown_wabas = st.multiselect(
-    "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.get,
+    "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.__getitem__,
     placeholder="All",
 )  # fmt: skip
 active = views.of_wabas(common.read("groups", state="active"), shown_wabas)
@@ -65,7 +65,7 @@ with add_tab, st.form("add_number_form", clear_on_submit=False):
         list(waba_labels),
         index=common.only_choice(list(waba_labels)),
         key="add_number_waba",
-        format_func=waba_labels.get,
+        format_func=waba_labels.__getitem__,
         placeholder="Choose a WABA",
     )
     group_name = st.text_input("Subscription group name", key="add_number_group", placeholder="e.g. FR Promotions")
@@ -114,7 +114,7 @@ with archive_tab, st.form("archive_group_form", clear_on_submit=False):
         list(group_labels),
         index=None,
         key="archive_group_phone",
-        format_func=group_labels.get,
+        format_func=group_labels.__getitem__,
         placeholder="Choose a group",
     )
     confirmed = st.checkbox(
@@ -142,7 +142,7 @@ with reattach_tab, st.form("reattach_number_form", clear_on_submit=False):
         list(waba_labels),
         index=common.only_choice(list(waba_labels)),
         key="reattach_waba",
-        format_func=waba_labels.get,
+        format_func=waba_labels.__getitem__,
         placeholder="Choose a WABA",
     )
     new_group = st.text_input("New subscription group name", key="reattach_group")

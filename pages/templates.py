@@ -14,7 +14,7 @@ if common.empty_fleet_notice():
 wabas = common.read("wabas")
 waba_labels = dict(zip(wabas["waba_id"], wabas["waba"] + " — " + wabas["workspace"], strict=True))
 chosen = st.multiselect(
-    "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.get, placeholder="All"
+    "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.__getitem__, placeholder="All"
 )
 templates = common.read("templates", waba_ids=tuple(chosen))
 if templates.empty:
