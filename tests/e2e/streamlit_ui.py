@@ -277,16 +277,17 @@ def navigation_links(page: Page) -> Locator:
 
 
 # A page's icon is drawn from a font ligature ("dashboard"): its text is not part of the page's title.
-_LINK_TITLE = """link => {
+_LINK_TITLES = """links => links.map(link => {
   const copy = link.cloneNode(true);
   copy.querySelectorAll('[data-testid="stIconMaterial"], [data-testid="stIconEmoji"]').forEach(i => i.remove());
   return copy.textContent.trim();
-}"""
+})"""
 
 
 def navigation_titles(page: Page) -> list[str]:
-    expect(navigation_links(page).first).to_be_visible(timeout=RERUN_TIMEOUT_MS)
-    return [link.evaluate(_LINK_TITLE) for link in navigation_links(page).all()]
+    links = navigation_links(page)
+    expect(links.first).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+    return list(links.evaluate_all(_LINK_TITLES))
 
 
 def navigate(page: Page, title: str) -> None:
