@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from core.errors import FleetError
 from core.model import Actor, Role
 from pages import common
 
@@ -51,6 +52,10 @@ common.engine()  # the schema is brought up to date before any page reads
 if common.auth_enabled() and not st.user.get("is_logged_in"):
     st.navigation([st.Page(sign_in_screen, title="Sign in", icon=":material/login:")], position="hidden").run()
 else:
-    current = common.current_actor()
+    try:
+        current = common.current_actor()
+    except FleetError as error:  # e.g. a malformed [roles] section: say so rather than guess a role
+        st.error(f"Cannot work out who you are: {error}", icon=":material/error:")
+        st.stop()
     identity_sidebar(current)
     navigation(current).run()

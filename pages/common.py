@@ -121,7 +121,7 @@ def can_export() -> bool:
 # --- cached reads (keyed by the database URL and plain values) ------------------------------------------------
 
 
-@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=256)  # bounded: each filter set is one entry
 def _read(url: str, view: str, **kwargs: Any) -> Any:
     return _VIEWS[view](engine_for(url), **kwargs)
 

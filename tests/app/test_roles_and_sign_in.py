@@ -145,3 +145,11 @@ def test_first_visit_to_a_page_goes_through_the_app(demo_db, monkeypatch):
     assert exceptions(at) == []
     assert [title.value for title in at.title] == ["Numbers"]
     assert "Local mode — signed in as local-admin (viewer)" in texts(at.sidebar.caption)
+
+
+def test_a_malformed_roles_section_is_reported_not_guessed(demo_db):
+    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, {"owners": ["boss@example.com"]})
+
+    assert exceptions(at) == []
+    assert "Unknown key(s) in the [roles] configuration: owners" in at.error[0].value
+    assert not at.dataframe
