@@ -144,13 +144,12 @@ def find_number(session: Session, e164: str) -> PhoneNumber | None:
     return session.scalars(select(PhoneNumber).where(PhoneNumber.e164 == e164)).one_or_none()
 
 
-def active_group_of(session: Session, number_id: int) -> SubscriptionGroup | None:
-    return session.scalars(
-        select(SubscriptionGroup).where(
-            SubscriptionGroup.phone_number_id == number_id,
-            SubscriptionGroup.state == GroupState.ACTIVE.value,
-        )
-    ).one_or_none()
+def active_group_of(session: Session, number_id: int, *, lock: bool = False) -> SubscriptionGroup | None:
+    query = select(SubscriptionGroup).where(
+        SubscriptionGroup.phone_number_id == number_id,
+        SubscriptionGroup.state == GroupState.ACTIVE.value,
+    )
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
 def latest_group_of(session: Session, number_id: int) -> SubscriptionGroup | None:
@@ -275,7 +274,7 @@ def connect_portfolio(
         return _connect(
             session,
             actor,
-            get_workspace(session, workspace),
+            get_workspace(session, workspace, lock=True),  # concurrent connects of one workspace take turns
             get_portfolio(session, portfolio_meta_id),
             now,
         )
@@ -513,7 +512,8 @@ def archive_group(
         number = find_number(session, e164)
         if number is None:
             raise NotFound(f"Phone number {e164} is not in the system.")
-        group = active_group_of(session, number.id)
+        # Locked: a concurrent archive waits, then finds the group archived (PostgreSQL re-checks the WHERE).
+        group = active_group_of(session, number.id, lock=True)
         if group is None:
             raise NotFound(f"Phone number {e164} has no active subscription group to archive.")
         waba = session.get_one(Waba, group.waba_id)
