@@ -113,3 +113,45 @@ def test_twenty_writers_adding_the_same_number_to_different_wabas_add_it_once(en
     numbers = queries.numbers_table(engine)
     assert list(numbers["phone_e164"]) == ["+33612345678"]
     assert integrity.find_violations(engine) == []
+
+
+def test_twenty_admins_archiving_the_same_group_archive_it_once(engine: Engine) -> None:
+    waba_id = builders.waba(engine)
+    [e164] = builders.fill_waba(engine, waba_id, 1)
+
+    outcomes, seconds, _ = race(lambda i: services.archive_group(engine, ADMIN, phone=e164))
+
+    print(f"\n[{engine.dialect.name}] same-group archive race: {dict(outcomes)} in {seconds:.2f} s")
+    assert outcomes == Counter({"done": 1, "NotFound": THREADS - 1})
+    audit = queries.audit_table(engine, object_type="subscription_group")
+    assert list(audit["action"]) == ["archive", "bind"]
+
+
+def test_twenty_admins_connecting_the_same_portfolio_connect_it_once(engine: Engine) -> None:
+    services.add_workspace(engine, ADMIN, "EU Brands")
+    portfolio_id = services.add_portfolio(engine, ADMIN, meta_business_id="1001", name="Acme Europe")
+
+    outcomes, seconds, _ = race(
+        lambda i: services.connect_portfolio(engine, ADMIN, workspace="EU Brands", portfolio_meta_id=portfolio_id)
+    )
+
+    print(f"\n[{engine.dialect.name}] same-connection race: {dict(outcomes)} in {seconds:.2f} s")
+    assert outcomes == Counter({"done": THREADS})
+    assert len(queries.connections_table(engine)) == 1
+    assert list(queries.audit_table(engine)["action"]).count("connect") == 1
+
+
+def test_twenty_admins_moving_the_same_number_to_different_wabas_move_it_once(engine: Engine) -> None:
+    home = builders.waba(engine, workspace="Home", name="Home WABA")
+    [e164] = builders.fill_waba(engine, home, 1)
+    services.archive_group(engine, ADMIN, phone=e164)
+    wabas = [builders.waba(engine, workspace=f"Workspace {i}", name=f"WABA {i}") for i in range(THREADS)]
+
+    outcomes, seconds, _ = race(
+        lambda i: services.reattach_number(engine, ADMIN, phone=e164, meta_waba_id=wabas[i], group_name="Moved")
+    )
+
+    print(f"\n[{engine.dialect.name}] same-number re-attach race: {dict(outcomes)} in {seconds:.2f} s")
+    assert outcomes == Counter({"done": 1, "NumberAlreadyInActiveGroup": THREADS - 1})
+    assert list(queries.groups_table(engine, state="active")["phone_e164"]) == [e164]
+    assert integrity.find_violations(engine) == []
