@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from core import exports, integrity, queries, seed, services
 from core.config import load_settings
 from core.db import make_engine
-from core.errors import FleetError
+from core.errors import FleetError, InvalidInput
 from core.migrate import upgrade
 from core.model import Actor
 
@@ -268,7 +268,10 @@ def _export(args: argparse.Namespace, context: Context) -> int:
     if args.output is None:
         sys.stdout.buffer.write(payload)
         return 0
-    args.output.write_bytes(payload)
+    try:
+        args.output.write_bytes(payload)
+    except OSError as error:
+        raise InvalidInput(f"Cannot write {args.output}: {error.strerror or error}.") from None
     print(f"Wrote {args.output}.", file=sys.stderr)
     return 0
 

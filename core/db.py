@@ -30,12 +30,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from core.errors import (
     DuplicateName,
     FleetError,
+    InvalidInput,
     NumberAlreadyExists,
     NumberAlreadyInActiveGroup,
     RuleViolation,
@@ -258,7 +259,12 @@ class FieldEventTime(Base):
 
 def normalize_database_url(url: str) -> str:
     """Plain 'postgresql://' URLs are served by psycopg 3; a relative SQLite path gets its folder created."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            f"DATABASE_URL {url!r} is not a database URL (e.g. sqlite:///data/fleet.db or postgresql://host/db)."
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (

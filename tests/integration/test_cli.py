@@ -227,3 +227,17 @@ def test_check_lists_a_violation_made_behind_the_cores_back(database_url: str, c
 
     assert result.returncode == 1
     assert f"Number {e164} is in 2 active subscription groups" in result.stderr
+
+
+def test_a_database_url_that_is_not_one_exits_1_naming_the_setting(tmp_path: Path) -> None:
+    result = run_cli("not a database url", "check")
+
+    assert_refused(result, "DATABASE_URL", "not a database url")
+
+
+def test_an_export_to_an_unwritable_place_exits_1_naming_the_file(database_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "missing-folder" / "numbers.csv"
+
+    result = run_cli(database_url, "export", "numbers", "-o", str(target))
+
+    assert_refused(result, str(target))
