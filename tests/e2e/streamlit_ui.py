@@ -85,6 +85,7 @@ def rerun(page: Page) -> Iterator[None]:
     with suppress(PlaywrightTimeout):
         page.wait_for_function(f"(window.__fleetScriptRuns || 0) > {before}", timeout=RERUN_START_GRACE_MS)
     wait_until_idle(page)
+    expect_no_exception(page)  # fail at the step that raised, with the app's traceback in the message
 
 
 def _in_form(locator: Locator) -> bool:
@@ -96,6 +97,7 @@ def open_app(page: Page, url: str) -> None:
     """Load the app and wait for its first script run to finish (the root reads `initial` until then)."""
     page.goto(url, wait_until="domcontentloaded")
     wait_until_idle(page)
+    expect_no_exception(page)
 
 
 def widget(root: Page | Locator, test_id: str, label: str) -> Locator:

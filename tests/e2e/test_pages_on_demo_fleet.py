@@ -62,3 +62,20 @@ def test_ecosystem_diagram_is_drawn_as_svg(page: Page, screenshot: Screenshot) -
     expect(diagram.locator("g.edge").first).to_be_attached()
     ui.expect_no_exception(page)
     screenshot("ecosystem-diagram")
+
+
+def test_numbers_filtered_by_quality_rating_show_only_those_numbers(page: Page, screenshot: Screenshot) -> None:
+    ui.navigate(page, "Numbers")
+    table = ui.dataframe(page, "numbers_table")
+    everything = ui.table_row_count(table)
+
+    ui.select_options(page, "Quality rating", ["YELLOW"])
+
+    expect(table.locator('table[role="grid"]')).not_to_have_attribute("aria-rowcount", str(everything + 1))
+    shown = ui.table_records(table)
+    assert 0 < ui.table_row_count(table) < everything
+    assert {row["Quality"] for row in shown} == {"YELLOW"}
+    screenshot("numbers-yellow-only")
+
+    ui.click_button(page, "Clear filters")
+    ui.expect_row_count(table, everything)
