@@ -301,13 +301,9 @@ def navigate(page: Page, title: str) -> None:
         link.click()
 
 
-def keyed(page: Page | Locator, key: str) -> Locator:
-    """The element drawn with `key=...` (Streamlit puts `st-key-<key>` on its container)."""
-    return page.locator(f".st-key-{key}")
-
-
 def dataframe(page: Page | Locator, key: str) -> Locator:
-    """The st.dataframe drawn with `key` (a selectable one carries it) or inside the container keyed `<key>_box`."""
+    """The st.dataframe drawn with `key` (a selectable one carries it) or inside the container keyed `<key>_box`
+    (Streamlit marks a keyed element's container with the class `st-key-<key>`)."""
     return page.locator(
         f'.st-key-{key} [data-testid="stDataFrame"], .st-key-{key}_box [data-testid="stDataFrame"]'
     ).first
@@ -325,20 +321,20 @@ def table_row_count(frame: Locator) -> int:
     return int(_grid(frame).get_attribute("aria-rowcount") or "1") - 1
 
 
+_GRID_RECORDS = """grid => {
+  const headers = {};
+  grid.querySelectorAll('thead th[role="columnheader"]').forEach(h => {
+    headers[h.getAttribute('aria-colindex')] = h.textContent.trim();
+  });
+  return [...grid.querySelectorAll('tbody tr[role="row"]')].map(row => Object.fromEntries(
+    [...row.querySelectorAll('td[role="gridcell"]')].map(c => [headers[c.getAttribute('aria-colindex')] ?? '?',
+                                                               c.textContent.trim()])));
+}"""
+
+
 def table_records(frame: Locator) -> list[dict[str, str]]:
     """The rows of a st.dataframe that are on screen, as {column header: cell text}."""
-    grid = _grid(frame)
-    headers = {
-        cell.get_attribute("aria-colindex"): cell.inner_text().strip()
-        for cell in grid.locator('thead th[role="columnheader"]').all()
-    }
-    records = []
-    for row in grid.locator('tbody tr[role="row"]').all():
-        cells = row.locator('td[role="gridcell"]').all()
-        records.append(
-            {headers.get(cell.get_attribute("aria-colindex"), "?"): cell.inner_text().strip() for cell in cells}
-        )
-    return records
+    return list(_grid(frame).evaluate(_GRID_RECORDS))
 
 
 def expect_row_count(frame: Locator, rows: int) -> None:

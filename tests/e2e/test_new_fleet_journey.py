@@ -77,10 +77,13 @@ def add_number(page: Page, *, group: str, phone: str, country: str, display_name
     return add
 
 
-def expect_refused_keeping_input(page: Page, add: Locator, message: str, *, group: str, phone: str) -> None:
+def expect_refused_keeping_input(
+    page: Page, add: Locator, message: str, *, group: str, phone: str, country: str
+) -> None:
     expect(ui.alerts(page, "error").filter(has_text=message)).to_have_count(1)
     assert ui.text_value(page, "Subscription group name", scope=add) == group
     assert ui.text_value(page, "Phone number", scope=add) == phone
+    assert ui.selected_option(page, "Country (for national formats)", scope=add) == country
 
 
 def numbers_table(page: Page) -> Locator:
@@ -119,10 +122,13 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
         f"Phone number {FRENCH_E164} is already in use by subscription group '{FRENCH_GROUP}'.",
         group="FR Duplicate",
         phone="0033 6 12 34 56 78",
+        country="International (+…)",
     )
     screenshot("subscriptions-duplicate-refused")
     add = add_number(page, group="FR Short", phone="06 12", country="France (+33)")
-    expect_refused_keeping_input(page, add, "Phone number '06 12' is impossible", group="FR Short", phone="06 12")
+    expect_refused_keeping_input(
+        page, add, "Phone number '06 12' is impossible", group="FR Short", phone="06 12", country="France (+33)"
+    )
     expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
 
     add_number(page, group=BRITISH_GROUP, phone=BRITISH_NATIONAL, country="United Kingdom (+44)")
