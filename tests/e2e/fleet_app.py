@@ -74,6 +74,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def running_app(database_url: str, log_dir: Path, **settings: str) -> Iterator[RunningApp]:
     """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok."""
     log_dir.mkdir(parents=True, exist_ok=True)
+    # Local mode whatever the developer's own .streamlit/secrets.toml holds (an [auth] section would ask to sign in).
+    no_secrets = log_dir / "secrets.toml"
+    no_secrets.write_text("")
     port = free_port()
     app = RunningApp(f"http://127.0.0.1:{port}", database_url, log_dir / f"streamlit-{port}.log")
     command = [
@@ -92,6 +95,8 @@ def running_app(database_url: str, log_dir: Path, **settings: str) -> Iterator[R
         "none",
         "--browser.gatherUsageStats",
         "false",
+        "--secrets.files",
+        str(no_secrets),
     ]
     with app.log_path.open("wb") as log:
         process = subprocess.Popen(
