@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Engine, case, cast, func, null, or_, select, union_all
+from sqlalchemy import Date, Engine, cast, func, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from core import model, queries
@@ -41,8 +41,9 @@ TIER_ORDER: tuple[str, ...] = (
 LOW_TIERS = frozenset({"TIER_NOT_SET", "TIER_50", "TIER_250"})
 # A filter narrower than the fleet is sent to the database as a list of numbers; SQLite accepts 32,766 values.
 MAX_NUMBERS_IN_FILTER = 30_000
-# The index the per-day query walks, in (number, time) order (see _quality_changes_query).
-NUMBER_TIME_INDEX = "ix_number_health_snapshots_number_time"
+# The index the per-day query walks, in (number, time) order: only the snapshots whose rating moved (see
+# _quality_changes_query and migration 0003).
+NUMBER_TIME_INDEX = "ix_number_health_snapshots_quality_changes"
 
 _GROUP_COLUMNS: dict[str, tuple[str, str, str]] = {
     # group_by: (key column, name column, what one group is called)
@@ -307,50 +308,61 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
     numbers = select(PhoneNumber.id)
     if e164s is not None and len(e164s) <= MAX_NUMBERS_IN_FILTER:
         numbers = numbers.where(PhoneNumber.e164.in_(list(e164s)))
-
-    def rating_before_window(number_id: Any) -> Any:
-        earlier = aliased(NumberHealthSnapshot)
-        return (
-            select(earlier.quality_rating)
-            .where(earlier.phone_number_id == number_id, earlier.recorded_at < start)
-            .order_by(earlier.recorded_at.desc(), earlier.id.desc())
-            .limit(1)
-            .scalar_subquery()
+    # Only snapshots whose rating moved are read, from a partial index that holds just those (a few percent of
+    # the history): between two of them the rating stands still, so the one before holds the rating replaced.
+    earlier = aliased(NumberHealthSnapshot)
+    rating_before_window = (
+        select(earlier.quality_rating)
+        .where(earlier.phone_number_id == PhoneNumber.id, earlier.recorded_at < start, earlier.quality_changed)
+        .order_by(earlier.recorded_at.desc(), earlier.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Every number's rating when the window opens: one index lookup per number, done once (materialised).
+    opening = (
+        select(PhoneNumber.id.label("phone_number_id"), rating_before_window.label("quality_rating"))
+        .where(PhoneNumber.id.in_(numbers))
+        .cte("opening")
+        .prefix_with("MATERIALIZED")
+    )
+    # The window's rating changes, each with the rating it replaced (LAG; the first one, the opening rating).
+    windowed = (
+        select(
+            snapshot.phone_number_id,
+            snapshot.recorded_at,
+            snapshot.quality_rating.label("new"),
+            func.lag(snapshot.quality_rating)
+            .over(partition_by=snapshot.phone_number_id, order_by=(snapshot.recorded_at, snapshot.id))
+            .label("previous"),
         )
-
-    # The window's snapshots, each with the rating it replaced (LAG; the first one looks before the window).
-    in_window = select(
-        snapshot.phone_number_id,
-        snapshot.recorded_at,
-        snapshot.quality_rating,
-        func.lag(snapshot.quality_rating)
-        .over(partition_by=snapshot.phone_number_id, order_by=(snapshot.recorded_at, snapshot.id))
-        .label("previous"),
-    ).where(snapshot.phone_number_id.in_(numbers), snapshot.recorded_at >= start, snapshot.recorded_at < end)
-    windowed = in_window.subquery("in_window")
-    replaced = case(
-        (windowed.c.previous.is_(None), rating_before_window(windowed.c.phone_number_id)),
-        else_=windowed.c.previous,
+        .where(
+            snapshot.phone_number_id.in_(numbers),
+            snapshot.recorded_at >= start,
+            snapshot.recorded_at < end,
+            snapshot.quality_changed,
+        )
+        .subquery("in_window")
+    )
+    opening_rating = (
+        select(opening.c.quality_rating).where(opening.c.phone_number_id == windowed.c.phone_number_id)
+    ).scalar_subquery()
+    transitions = (
+        select(
+            windowed.c.recorded_at,
+            windowed.c.new,
+            func.coalesce(windowed.c.previous, opening_rating).label("old"),
+        )
+        .cte("transitions")
+        .prefix_with("MATERIALIZED")  # else the opening lookup is repeated in each clause that names `old`
     )
     # One row per (day, new rating, replaced rating): a handful of rows whatever the fleet's size.
-    day = func.date(windowed.c.recorded_at)
-    transitions = (
-        select(day.label("day"), windowed.c.quality_rating.label("new"), replaced.label("old"))
-        .where(or_(windowed.c.previous.is_(None), windowed.c.previous != windowed.c.quality_rating))
-        .subquery("transitions")
-    )
+    day = func.date(transitions.c.recorded_at).label("day")
     moves = (
-        select(transitions.c.day, transitions.c.new, transitions.c.old, func.count().label("numbers"))
+        select(day, transitions.c.new, transitions.c.old, func.count().label("numbers"))
         .where(or_(transitions.c.old.is_(None), transitions.c.old != transitions.c.new))
-        .group_by(transitions.c.day, transitions.c.new, transitions.c.old)
+        .group_by(day, transitions.c.new, transitions.c.old)
     )
-    # Every number's rating when the window opens (day NULL = the first day).
-    opening = (
-        select(rating_before_window(PhoneNumber.id).label("quality_rating"))
-        .select_from(PhoneNumber)
-        .where(PhoneNumber.id.in_(numbers))
-        .subquery("opening")
-    )
+    # The opening ratings (day NULL = the first day).
     opening_moves = (
         select(cast(null(), Date), opening.c.quality_rating, null(), func.count())
         .where(opening.c.quality_rating.is_not(None))

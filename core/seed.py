@@ -432,6 +432,7 @@ class _FleetBuilder:
             updated_at=last[0],
         )
         snapshots = self.rows[NumberHealthSnapshot]
+        previous_quality = None
         for at, quality, tier, status in history:
             snapshots.append(
                 {
@@ -441,8 +442,12 @@ class _FleetBuilder:
                     "messaging_limit_tier": tier,
                     "status": status,
                     "source": "sync",
+                    # Given here, so the database's trigger (which looks up the previous snapshot) stays out of a
+                    # bulk load made without indexes.
+                    "quality_changed": quality != previous_quality,
                 }
             )
+            previous_quality = quality
         self._add(
             SubscriptionGroup,
             name=group_name,
