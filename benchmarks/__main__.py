@@ -1,7 +1,10 @@
+"""Fleet-scale benchmark: `python -m benchmarks` (see README)."""
+
 from __future__ import annotations
 
 import sys
 
 from benchmarks.run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # page runs start child processes that import this module again
+    sys.exit(main())

@@ -1,39 +1,58 @@
 """Fleet-scale benchmark: builds a 10,000-number fleet with ~1M health snapshots and measures each page, the
 import, the history queries, the CSV export and peak memory, on SQLite and on PostgreSQL, each next to a floor
-measured in the same run. Prints a table and writes benchmarks/results.json. Not part of the test suite."""
+measured in the same run. Prints a table and writes benchmarks/results.json. Not part of the test suite.
+
+    .venv/bin/python -m benchmarks [--databases sqlite,postgresql] [--repeat 5] [--workspaces 50]
+
+Pages run through Streamlit's AppTest (the server side of a page view: app.py, the page, its queries, the
+serialisation of every element) in a child process of their own, whose peak RSS is the memory figure. A page's
+floor is the SQL it ran on a cold cache, replayed straight through the driver into DataFrames.
+"""
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
 
-from core import exports, queries, seed
-from core.db import make_engine
+from benchmarks import import_bench
+from core import chart_data, exports, queries, seed
+from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
 from core.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
+APP = ROOT / "app.py"
+PG_DATABASE = "fleet_bench"
+HISTORY_DAYS = 90
 
 
 @dataclass
 class Measure:
     database: str
     name: str
-    seconds: float
+    value: float  # seconds, or megabytes when unit is "MB"
+    unit: str = "s"
+    cpu_seconds: float | None = None  # of this process only (PostgreSQL's own work is not in it)
     floor_seconds: float | None = None
     target: str = ""
     note: str = ""
@@ -41,7 +60,15 @@ class Measure:
 
     @property
     def ratio(self) -> float | None:
-        return self.seconds / self.floor_seconds if self.floor_seconds else None
+        return self.value / self.floor_seconds if self.floor_seconds else None
+
+    def shown(self, value: float | None = None) -> str:
+        value = self.value if value is None else value
+        return f"{value:.0f} MB" if self.unit == "MB" else f"{value * 1000:.1f} ms"
+
+
+def verdict(met: bool | None) -> str:
+    return "" if met is None else ("met" if met else "MISSED")
 
 
 @dataclass
@@ -50,40 +77,89 @@ class Report:
 
     def add(self, measure: Measure) -> Measure:
         self.measures.append(measure)
-        ratio = f"  ×{measure.ratio:.2f} of floor" if measure.ratio else ""
-        verdict = "" if measure.met is None else ("  ok" if measure.met else "  MISSED")
+        cpu = f"cpu {measure.cpu_seconds * 1000:7.1f} ms" if measure.cpu_seconds is not None else " " * 14
+        floor = " " * 24
+        if measure.floor_seconds and measure.ratio:
+            floor = f"floor {measure.floor_seconds * 1000:7.1f} ms ×{measure.ratio:5.2f}"
         print(
-            f"  {measure.database:<10} {measure.name:<44} {measure.seconds * 1000:9.1f} ms{ratio}{verdict}", flush=True
+            f"  {measure.database:<10} {measure.name:<46} {measure.shown():>11}  {cpu}  {floor}  "
+            f"{verdict(measure.met):<6} {measure.target}  {measure.note}".rstrip(),
+            flush=True,
         )
         return measure
 
+    def comparison(self, first: str, second: str) -> list[dict[str, Any]]:
+        """Each line measured on both databases, with the second's figure as a multiple of the first's."""
+        on_first = {m.name: m for m in self.measures if m.database == first}
+        rows = []
+        for measure in (m for m in self.measures if m.database == second):
+            base = on_first.get(measure.name)
+            if base is None or not base.value or measure.name.startswith("seed"):
+                continue
+            ratio = measure.value / base.value
+            rows.append({"name": measure.name, first: base, second: measure, "ratio": ratio, "met": ratio <= 2})
+        return rows
 
-def median_seconds(action: Callable[[], Any], repeat: int) -> float:
-    timings = []
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+
+
+def timed(action: Callable[[], Any], repeat: int) -> Timing:
+    """Median wall-clock and CPU seconds of `repeat` runs (the machine may be shared: CPU time is shown too)."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return Timing(statistics.median(walls), statistics.median(cpus))
+
+
+@dataclass
+class Bench:
+    """One database under measurement."""
+
+    kind: str
+    url: str
+    engine: Engine
+    workdir: Path
+    repeat: int
+    report: Report
+    server_uri: str = ""
+
+    def add(self, name: str, value: float, **details: Any) -> Measure:
+        return self.report.add(Measure(self.kind, name, value, **details))
 
 
 @contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
+def database(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
+    """(URL of an empty database, URL of its server's maintenance database: PostgreSQL only)."""
     if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'fleet.db'}"
+        yield f"sqlite:///{workdir / 'fleet.db'}", ""
         return
     import pgserver
 
     server = pgserver.get_server(workdir / "pgdata", cleanup_mode="stop")
     try:
-        yield server.get_uri()
+        server_uri = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+        admin = create_engine(server_uri, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
+        admin.dispose()
+        yield (
+            server_uri.set(database=PG_DATABASE).render_as_string(hide_password=False),
+            server_uri.render_as_string(hide_password=False),
+        )
     finally:
         server.cleanup()
 
 
 @contextmanager
-def captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """Records every SQL statement an engine runs while the block is open."""
+def captured_statements(engine: Engine | type[Engine] = Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Records every SQL statement an engine (by default: any engine) runs while the block is open."""
     statements: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -96,9 +172,13 @@ def captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def is_read(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("SELECT", "WITH"))
+
+
 def raw_floor(engine: Engine, statements: list[tuple[str, Any]]) -> Callable[[], None]:
     """The same SELECTs straight through the driver into DataFrames: the least any page could do."""
-    selects = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    selects = [(s, p) for s, p in statements if is_read(s)]
 
     def run() -> None:
         raw = engine.raw_connection()
@@ -118,47 +198,342 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--workspaces", type=int, default=50)
-    parser.add_argument("--history-days", type=int, default=100)
-    args = parser.parse_args(argv)
-    report = Report()
+# --- 1. pages through AppTest, in a process of their own ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageCase:
+    name: str
+    page: str
+    ui_state: dict[str, Any] = field(default_factory=dict)
+
+
+PAGES = [
+    PageCase("Overview", "pages/overview.py"),
+    PageCase("Accounts", "pages/accounts.py"),
+    PageCase("Numbers", "pages/numbers.py"),
+    PageCase("Numbers, filtered (quality RED/YELLOW)", "pages/numbers.py", {"qualities": ["RED", "YELLOW"]}),
+    PageCase("Subscriptions", "pages/subscriptions.py"),
+    PageCase("Templates", "pages/templates.py"),
+    PageCase("Ecosystem", "pages/ecosystem.py"),
+]
+
+
+def _page_runs(url: str, repeat: int) -> dict[str, Any]:
+    """Runs in a child process: every page cold and warm, its statements and their floor, and the peak RSS."""
     os.chdir(ROOT)
-    for kind in args.databases.split(","):
-        with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
-            print(
-                f"\n{kind}: building {args.workspaces * 200} numbers × {args.history_days} days of history…", flush=True
+    os.environ["DATABASE_URL"] = url
+    os.environ["FLEET_LOCAL_ROLE"] = "admin"
+    os.environ.pop("FLEET_USER", None)
+    import streamlit as st
+    from streamlit.logger import set_log_level
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    set_log_level("error")  # clearing caches outside a script run is fine here, no need to say so each time
+    # As on a live server once st.navigation has run: every page runs through app.py (AppTest would otherwise
+    # start each run in the old pages/-folder mode and run the page twice).
+    original_init = PagesManager.__init__
+
+    def init_after_first_navigation(self: PagesManager, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init_after_first_navigation  # type: ignore[method-assign]
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    floor_engine = make_engine(url)
+    results = []
+    for case in PAGES:
+        at = AppTest.from_file(str(APP), default_timeout=300)
+        at.secrets = {"benchmark": {"mode": "local"}}
+        at.session_state["numbers_filters"] = dict(case.ui_state)
+        at.run()
+        at.switch_page(case.page).run()
+        if at.exception:
+            raise RuntimeError(f"{case.name}: {[e.value for e in at.exception]}")
+
+        cold_statements: list[tuple[str, Any]] = []
+        cold = timed(partial(_cold_run, st, at, cold_statements), repeat)
+        with captured_statements() as warm_statements:
+            warm = timed(at.run, repeat)
+        floor = timed(raw_floor(floor_engine, cold_statements), repeat)
+        results.append(
+            {
+                "name": case.name,
+                "cold": asdict(cold),
+                "warm": asdict(warm),
+                "floor": asdict(floor),
+                "selects": sum(1 for s, _ in cold_statements if is_read(s)),
+                "warm_selects": sum(1 for s, _ in warm_statements if is_read(s)),
+                "rows_to_browser": _rows_sent(at),
+            }
+        )
+    floor_engine.dispose()
+    st.cache_resource.clear()
+    return {"pages": results, "peak_rss_mb": peak_rss_mb()}
+
+
+def _cold_run(st: Any, at: Any, statements: list[tuple[str, Any]]) -> None:
+    """A page's run with every cached read dropped (as after a write); keeps the statements it ran."""
+    st.cache_data.clear()
+    with captured_statements() as run_statements:
+        at.run()
+    statements[:] = run_statements
+
+
+def _rows_sent(at: Any) -> int:
+    """Rows of every table the page's last run sent to the browser."""
+    return sum(len(frame.value) for frame in at.dataframe)
+
+
+def measure_pages(bench: Bench) -> None:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        measured = pool.submit(_page_runs, bench.url, bench.repeat).result()
+    for page in measured["pages"]:
+        warm, cold, floor = (Timing(**page[kind]) for kind in ("warm", "cold", "floor"))
+        bench.add(
+            f"page {page['name']}: warm",
+            warm.wall,
+            cpu_seconds=warm.cpu,
+            floor_seconds=floor.wall,
+            target="≤ 1.5× floor, ≤ 300 ms",
+            met=warm.wall <= 1.5 * floor.wall and warm.wall <= 0.3,
+            note=f"{page['warm_selects']} SELECTs, {page['rows_to_browser']:,} table rows sent",
+        )
+        bench.add(
+            f"page {page['name']}: cold",
+            cold.wall,
+            cpu_seconds=cold.cpu,
+            floor_seconds=floor.wall,
+            target="≤ 1 s",
+            met=cold.wall <= 1,
+            note=f"{page['selects']} SELECTs (floor CPU {floor.cpu * 1000:.1f} ms)",
+        )
+    rss = measured["peak_rss_mb"]
+    bench.add("peak RSS of the page process", rss, unit="MB", target="≤ 400 MB", met=rss <= 400)
+
+
+# --- 2. import of a Graph listing against a naive per-row ORM import -----------------------------------------------
+
+
+def measure_import(bench: Bench) -> None:
+    """Run last: each import starts from a copy of the benchmark database (the same state for both)."""
+    data = import_bench.build_listing(bench.engine)
+    rows = sum(len(page["data"]) for page in json.loads(data).values())
+    bench.engine.dispose()
+    now = datetime.now(UTC)
+    state = _import_state(bench)
+    ours: list[tuple[float, float]] = []
+    naive: list[tuple[float, float]] = []
+    for _ in range(bench.repeat):
+        with state.fresh() as engine:
+            ours.append(import_bench.timed(lambda: import_bench.fleet_import(engine, data, now)))
+        with state.fresh() as engine:
+            naive.append(import_bench.timed(lambda: import_bench.naive_import(engine, data, now)))
+    fast, slow = (Timing(*(statistics.median(t[i] for t in runs) for i in (0, 1))) for runs in (ours, naive))
+    bench.add(
+        f"import of a {rows:,}-number Graph listing",
+        fast.wall,
+        cpu_seconds=fast.cpu,
+        target="≥ 20× faster than per-row ORM, ≤ 2 s",
+        met=slow.wall / fast.wall >= 20 and fast.wall <= 2,
+        note=f"×{slow.wall / fast.wall:.1f} faster than per-row ORM (CPU ×{slow.cpu / fast.cpu:.1f})",
+    )
+    bench.add("naive per-row ORM import of the same listing", slow.wall, cpu_seconds=slow.cpu)
+    if isinstance(state, import_bench.PostgresState):
+        state.admin.dispose()
+
+
+def _import_state(bench: Bench) -> import_bench.SqliteState | import_bench.PostgresState:
+    if bench.kind == "sqlite":
+        copies = import_bench.SqliteState(bench.workdir)
+        with bench.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        bench.engine.dispose()
+        shutil.copyfile(make_url(bench.url).database or "", copies.saved)
+        copies.path = bench.workdir / f"import-{uuid.uuid4().hex[:6]}.db"
+        return copies
+    clones = import_bench.PostgresState(bench.server_uri)
+    clones.template = PG_DATABASE  # cloned for each run; no one else is connected to it now
+    return clones
+
+
+# --- 3. quality history for one WABA and for the fleet, and its plan ------------------------------------------------
+
+
+def measure_history(bench: Bench) -> None:
+    with bench.engine.connect() as connection:
+        waba_id = connection.scalar(select(Waba.id).order_by(Waba.id).limit(1))
+        one_waba = tuple(
+            connection.scalars(
+                select(PhoneNumber.e164)
+                .join(SubscriptionGroup, SubscriptionGroup.phone_number_id == PhoneNumber.id)
+                .where(SubscriptionGroup.waba_id == waba_id, SubscriptionGroup.state == "active")
             )
+        )
+    for scope, e164s in ((f"one WABA ({len(one_waba)} numbers)", one_waba), ("whole fleet", None)):
+
+        def query(e164s: tuple[str, ...] | None = e164s) -> pd.DataFrame:
+            return chart_data.fleet_quality_by_day(bench.engine, days=HISTORY_DAYS, e164s=e164s)
+
+        with captured_statements(bench.engine) as statements:
+            query()
+        timing = timed(query, bench.repeat)
+        indexes, full_scans = query_plan(bench.engine, statements[-1])
+        uses_index = bool(indexes) and not full_scans
+        note = f"plan: {', '.join(sorted(indexes)) or 'no index'}" + (
+            f"; full scan of {', '.join(sorted(full_scans))}" if full_scans else ""
+        )
+        bench.add(
+            f"quality history, {scope}, {HISTORY_DAYS} days",
+            timing.wall,
+            cpu_seconds=timing.cpu,
+            target="≤ 100 ms, index on the history",
+            met=timing.wall <= 0.1 and uses_index,
+            note=note,
+        )
+
+
+def query_plan(engine: Engine, statement: tuple[str, Any]) -> tuple[set[str], set[str]]:
+    """The indexes a statement's plan uses on the history table, and the tables it reads in full."""
+    sql, parameters = statement
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, parameters)
+            lines = [str(row[-1]) for row in cursor.fetchall()]
+        else:
+            cursor.execute("EXPLAIN " + sql, parameters)
+            lines = [str(row[0]) for row in cursor.fetchall()]
+    finally:
+        raw.close()
+    return plan_indexes(lines, engine.dialect.name)
+
+
+def plan_indexes(lines: list[str], dialect: str) -> tuple[set[str], set[str]]:
+    history = "number_health_snapshots"
+    indexes: set[str] = set()
+    full_scans: set[str] = set()
+    for line in lines:
+        words = line.replace("(", " ").replace(")", " ").split()
+        if dialect == "sqlite":
+            if "INDEX" in words and history in line:
+                indexes.add(words[words.index("INDEX") + 1])
+            elif line.startswith("SCAN ") and "INDEX" not in words and words[1] == history:
+                full_scans.add(history)
+        else:
+            if "Index" in line and " using " in line and history in line:
+                indexes.add(words[words.index("using") + 1])
+            elif "Seq Scan on" in line and history in line:
+                full_scans.add(history)
+    return indexes, full_scans
+
+
+# --- 4. CSV export of every number -------------------------------------------------------------------------------
+
+
+def measure_csv_export(bench: Bench) -> None:
+    def export() -> bytes:
+        return exports.to_csv_bytes(queries.numbers_table(bench.engine), queries.NUMBER_EXPORT_COLUMNS)
+
+    timing = timed(export, bench.repeat)
+    rows = export().count(b"\n") - 1
+    bench.add(
+        f"CSV export of all {rows:,} numbers",
+        timing.wall,
+        cpu_seconds=timing.cpu,
+        target="≤ 300 ms",
+        met=timing.wall <= 0.3,
+        note="query + CSV text",
+    )
+
+
+STEPS: dict[str, Callable[[Bench], None]] = {
+    "pages": measure_pages,
+    "history": measure_history,
+    "csv": measure_csv_export,
+    "import": measure_import,  # last: it reads the database's files while no one else uses them
+}
+
+
+# --- the run -----------------------------------------------------------------------------------------------------
+
+
+def print_table(report: Report, kinds: list[str]) -> None:
+    """The results as Markdown (as the README shows them)."""
+    print("\n| Database | Measure | Time (median) | CPU | Floor | ÷ floor | Target | |")
+    print("|---|---|---:|---:|---:|---:|---|---|")
+    for m in report.measures:
+        cpu = f"{m.cpu_seconds * 1000:.1f} ms" if m.cpu_seconds is not None else ""
+        floor = f"{m.floor_seconds * 1000:.1f} ms" if m.floor_seconds else ""
+        ratio = f"×{m.ratio:.2f}" if m.ratio else ""
+        print(f"| {m.database} | {m.name} | {m.shown()} | {cpu} | {floor} | {ratio} | {m.target} | {verdict(m.met)} |")
+    if len(kinds) == 2:
+        first, second = kinds
+        print(f"\n| Measure | {first} | {second} | {second} ÷ {first} | ≤ 2× |\n|---|---:|---:|---:|---|")
+        for row in report.comparison(first, second):
+            print(
+                f"| {row['name']} | {row[first].shown()} | {row[second].shown()} | ×{row['ratio']:.2f} | "
+                f"{verdict(row['met'])} |"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measure; the median is reported")
+    parser.add_argument("--workspaces", type=int, default=50, help="workspaces of 10 WABAs × 20 numbers each")
+    parser.add_argument("--history-days", type=int, default=100, help="days of history per number (one a day)")
+    parser.add_argument("--only", default=",".join(STEPS), help=f"comma-separated steps among: {', '.join(STEPS)}")
+    args = parser.parse_args(argv)
+    kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
+    steps = [STEPS[name.strip()] for name in args.only.split(",") if name.strip()]
+    report = Report()
+    loads: dict[str, list[float]] = {}
+    os.chdir(ROOT)
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as (url, server_uri):
+            print(f"\n{kind}: {args.workspaces * 200:,} numbers × {args.history_days} days of history", flush=True)
             engine = make_engine(url)
             upgrade(engine)
             started = time.perf_counter()
             seeded = seed.seed(engine, seed.synthetic_shape(args.workspaces, 10, 20, args.history_days))
-            report.add(
-                Measure(
-                    kind,
-                    f"seed ({seeded.numbers} numbers, {seeded.snapshots} snapshots)",
-                    time.perf_counter() - started,
-                )
-            )
-            for step in STEPS:
-                step(kind, engine, url, args.repeat, report)
+            if kind == "postgresql":  # as autovacuum would soon after a bulk load: the planner needs statistics
+                with engine.connect() as connection:
+                    connection.execute(text("ANALYZE"))
+                    connection.commit()
+            bench = Bench(kind, url, engine, Path(tmp), args.repeat, report, server_uri)
+            seconds = time.perf_counter() - started
+            bench.add(f"seed ({seeded.numbers:,} numbers, {seeded.snapshots:,} snapshots)", seconds)
+            for step in steps:
+                step(bench)
             engine.dispose()
-    RESULTS.write_text(json.dumps([asdict(m) | {"ratio": m.ratio} for m in report.measures], indent=1))
+            loads[kind] = [round(load, 2) for load in os.getloadavg()]
+            print(f"  load average (1, 5, 15 min) at the end: {loads[kind]} on {os.cpu_count()} CPUs", flush=True)
+    print_table(report, kinds)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "repeat": args.repeat,
+                "cpus": os.cpu_count(),
+                "load_average": loads,
+                "measures": [asdict(m) | {"ratio": m.ratio} for m in report.measures],
+                "postgresql_vs_sqlite": [
+                    {"name": row["name"], "ratio": row["ratio"], "met": row["met"]}
+                    for row in (report.comparison(*kinds) if len(kinds) == 2 else [])
+                ],
+            },
+            indent=1,
+        )
+    )
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
     return 0
-
-
-def measure_csv_export(kind: str, engine: Engine, url: str, repeat: int, report: Report) -> None:
-    seconds = median_seconds(
-        lambda: exports.to_csv_bytes(queries.numbers_table(engine), queries.NUMBER_EXPORT_COLUMNS), repeat
-    )
-    report.add(Measure(kind, "CSV export of all numbers", seconds, target="≤ 300 ms", met=seconds <= 0.3))
-
-
-STEPS: list[Callable[[str, Engine, str, int, Report], None]] = [measure_csv_export]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Engine, cast, func, null, or_, select, union_all
+from sqlalchemy import Date, Engine, cast, func, null, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from core import model, queries
@@ -313,7 +313,9 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
     earlier = aliased(NumberHealthSnapshot)
     rating_before_window = (
         select(earlier.quality_rating)
-        .where(earlier.phone_number_id == PhoneNumber.id, earlier.recorded_at < start, earlier.quality_changed)
+        .where(
+            earlier.phone_number_id == PhoneNumber.id, earlier.recorded_at < start, earlier.quality_changed == true()
+        )
         .order_by(earlier.recorded_at.desc(), earlier.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -339,7 +341,7 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
             snapshot.phone_number_id.in_(numbers),
             snapshot.recorded_at >= start,
             snapshot.recorded_at < end,
-            snapshot.quality_changed,
+            snapshot.quality_changed == true(),
         )
         .subquery("in_window")
     )
