@@ -24,6 +24,8 @@ HOSTILE = {
     "ten-thousand-chars": "x" * 10_000,
 }
 
+PORTFOLIO_ID = "424242"
+
 NamedWrite = Callable[[Engine, Actor, str, str], object]
 
 NAMED_FIELDS: dict[str, NamedWrite] = {
@@ -43,7 +45,6 @@ NAMED_FIELDS: dict[str, NamedWrite] = {
     ),
     "user name": lambda e, a, waba, value: services.set_user_role(e, a, name=value, role="viewer"),
 }
-PORTFOLIO_ID = "424242"
 
 
 def a_waba(engine: Engine) -> str:
