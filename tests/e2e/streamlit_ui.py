@@ -297,6 +297,8 @@ def navigate(page: Page, title: str) -> None:
     _expand_navigation(page)
     link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True)
     _the_one(link, f"navigation link {title!r}")
+    if link.get_attribute("aria-current") == "page":
+        return  # already there
     with rerun(page):
         link.click()
 
