@@ -56,6 +56,15 @@ def find_violations(engine: Engine) -> list[str]:
             .where(SubscriptionGroup.workspace_id != Waba.workspace_id)
         )
         violations += [f"Subscription group '{g}' is in another workspace than its WABA." for (g,) in misplaced]
+        in_archived_waba = connection.execute(
+            select(SubscriptionGroup.name, Waba.name)
+            .join(Waba, Waba.id == SubscriptionGroup.waba_id)
+            .where(SubscriptionGroup.state == "active", Waba.state == "archived")
+        )
+        violations += [
+            f"Subscription group '{g}' is active in archived WABA '{w}' (archive its groups first)."
+            for g, w in in_archived_waba
+        ]
         for (e164,) in connection.execute(select(PhoneNumber.e164)):
             try:
                 if model.normalize_phone_number(e164, strict=False) != e164:
