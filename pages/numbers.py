@@ -123,14 +123,21 @@ def number_detail(phone: str, key: str) -> None:
 
 filters = filter_bar()
 in_filters = common.read("numbers", filters=filters)
+filters_key = common.content_key(TABLE, filters)
 chart_picks = chart_selection(in_filters, "numbers")  # bars clicked in the charts below narrow the table
 table = in_filters if chart_picks is None else in_filters[in_filters["phone_e164"].isin(chart_picks)]
-shown_key = common.content_key(TABLE, filters, sorted(chart_picks) if chart_picks is not None else None)
-phones = tuple(table["phone_e164"])
+rows_key = common.content_key(TABLE, filters, sorted(chart_picks) if chart_picks is not None else None)
 selected_phone = st.query_params.get("phone")
-
-counted, download = st.columns([3, 1], vertical_alignment="center")
-counted.caption(f"{common.count(len(table), 'number')} shown. Select a row to see its history and templates.")
+counted, page_choice, download = st.columns([3, 1, 1], vertical_alignment="center")
+page = common.table_page(
+    table, "numbers_page", rows_key, page_choice, linked_row=common.row_of(table, "phone_e164", selected_phone)
+)
+shown_key = f"{rows_key}_p{page.number}"  # a selection is a row position: one table widget per page
+phones = tuple(page.rows["phone_e164"])
+matching = common.count(len(table), "number") + (
+    " shown" if len(page.rows) == len(table) else f" match, {page.described}"
+)
+counted.caption(f"{matching}. Select a row to see its history and templates.")
 with download:
     common.csv_download(
         "Download CSV",
@@ -138,9 +145,10 @@ with download:
         file_name=common.export_file_name("numbers"),
         key="numbers_download_csv",
         columns=NUMBER_EXPORT_COLUMNS,
+        rows_key=rows_key,
     )
 picked = common.table(
-    table,
+    page.rows,
     shown_key,
     TABLE_COLUMNS,
     box=f"{TABLE}_box",
@@ -153,4 +161,4 @@ picked = common.table(
 selected_phone = followed_selection(picked.selection.rows, phones, selected_phone)
 if selected_phone:
     number_detail(selected_phone, shown_key)
-render_numbers_charts(in_filters, "numbers")
+render_numbers_charts(in_filters, "numbers", data_key=filters_key)

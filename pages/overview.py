@@ -61,27 +61,31 @@ with by_quality:
 with by_status:
     status_counts = views.health_counts(numbers, "status", list(model.NumberStatus))
     common.table(status_counts, "overview_by_status", ["status", "numbers"], tags=["status"])
-render_overview_charts(numbers, "overview")
+render_overview_charts(numbers, "overview", data_key="all")
 
 st.subheader("At-risk numbers")
 if at_risk.empty:
     st.success("No number is at risk: every active number has a sound quality rating and status.")
 else:
-    st.caption(
-        "Quality YELLOW or RED, or status FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED. "
+    explained, page_choice = st.columns([4, 1], vertical_alignment="center")
+    explained.caption(
+        "Quality YELLOW or RED, or status FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED, worst first. "
         "**Select a row to open the number** on the Numbers page."
     )
+    page = common.table_page(at_risk, "overview_at_risk_page", "at_risk", page_choice)
     picked = common.table(
-        at_risk,
-        "overview_at_risk",
+        page.rows,
+        f"overview_at_risk_p{page.number}",  # a selection is a row position: one table widget per page
         ["phone_international", "display_name", "quality_rating", "status", "reason", "waba", "workspace"],
         {"reason": "Why"},
         tags=["quality_rating", "status"],
+        box="overview_at_risk_box",
         on_select="rerun",
         selection_mode="single-row",
     )
     if picked.selection.rows:
-        st.switch_page("pages/numbers.py", query_params={"phone": at_risk.iloc[picked.selection.rows[0]]["phone_e164"]})
+        phone = page.rows.iloc[picked.selection.rows[0]]["phone_e164"]
+        st.switch_page("pages/numbers.py", query_params={"phone": phone})
 
 st.subheader("Portfolios whose shared messaging limit is low")
 if low_portfolios.empty:

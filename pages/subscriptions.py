@@ -7,6 +7,9 @@ import streamlit as st
 from core import model, services, views
 from pages import common
 
+# A longer list of groups to archive is hard to scroll and heavy to send: past it, pick WABAs in "Show WABAs" first.
+MAX_LISTED_GROUPS = 1000
+
 common.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
 admin = common.is_admin()
 if common.empty_fleet_notice():
@@ -36,7 +39,10 @@ if active.empty:
     hint = " Add one with **Add Subscription Group and Number** below." if admin else ""
     st.info(f"No active subscription group yet.{hint}", icon=":material/info:")
 else:
-    common.table(active, "subscriptions_active", group_columns, {"phone_e164": "Number"})
+    counted, page_choice = st.columns([4, 1], vertical_alignment="center")
+    page = common.table_page(active, "subscriptions_page", common.content_key("active", shown_wabas), page_choice)
+    counted.caption(f"{page.described.capitalize()}.")
+    common.table(page.rows, "subscriptions_active", group_columns, {"phone_e164": "Number"})
 
 st.subheader(f"Archived subscription groups ({len(archived)})")
 if archived.empty:
@@ -99,10 +105,11 @@ with add_tab, st.form("add_number_form", clear_on_submit=False):
             )
 
 with archive_tab, st.form("archive_group_form", clear_on_submit=False):
-    group_labels = {
-        row.phone_e164: f"{row.subscription_group} — {row.phone_e164} ({row.waba})"
-        for row in active.itertuples(index=False)
-    }
+    listed = active if len(active) <= MAX_LISTED_GROUPS else active.iloc[:0]
+    labels = listed["subscription_group"] + " — " + listed["phone_e164"] + " (" + listed["waba"] + ")"
+    group_labels = dict(zip(listed["phone_e164"].tolist(), labels.tolist(), strict=True))
+    if len(listed) < len(active):
+        st.info(f"{len(active):,} active groups: pick their WABAs in **Show WABAs** above to list them here.")
     st.warning(
         "Removing a number takes two steps. **1. Archive its subscription group here**: the group's slot in the "
         "WABA is freed and its history is kept. **2. Delete the number in Meta Business Manager** "
