@@ -35,18 +35,27 @@ def exact(text: Text) -> re.Pattern[str]:
 
 # Counts script runs in the browser and notes when the script state last changed: a run that starts and ends
 # between two polls is still seen, and a run that chains another (st.rerun after a write) is waited for.
+# Also keeps the text of every toast shown: a toast vanishes after a few seconds, maybe before a check looks.
 RUN_COUNTER_SCRIPT = """
 (() => {
   window.__fleetScriptRuns = 0;
   window.__fleetScriptChangedAt = performance.now();
+  window.__fleetToasts = [];
+  const noteToasts = () => document.querySelectorAll('[data-testid="stToast"]').forEach(toast => {
+    const text = toast.textContent.trim();
+    if (text && !window.__fleetToasts.includes(text)) window.__fleetToasts.push(text);
+  });
   const observer = new MutationObserver((mutations) => {
     for (const m of mutations) {
+      if (m.type !== 'attributes') continue;
       window.__fleetScriptChangedAt = performance.now();
       if (m.target.getAttribute('data-test-script-state') === 'running') window.__fleetScriptRuns += 1;
     }
+    noteToasts();
   });
   const start = () => observer.observe(document.documentElement, {
-    subtree: true, attributes: true, attributeFilter: ['data-test-script-state'],
+    subtree: true, childList: true, characterData: true,
+    attributes: true, attributeFilter: ['data-test-script-state'],
   });
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
@@ -246,6 +255,23 @@ def download(page: Page, label: str, target: Path, *, scope: Locator | None = No
 
 def toasts(page: Page) -> Locator:
     return page.locator('[data-testid="stToast"]')
+
+
+def toasts_seen(page: Page) -> list[str]:
+    """The text of every toast this tab has shown, including those already gone."""
+    return list(page.evaluate("window.__fleetToasts || []"))
+
+
+def expect_toast(page: Page, text: str) -> None:
+    """Wait until a toast containing `text` has been shown (it may have vanished since)."""
+    try:
+        page.wait_for_function(
+            "text => (window.__fleetToasts || []).some(toast => toast.includes(text))",
+            arg=text,
+            timeout=RERUN_TIMEOUT_MS,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"no toast saying {text!r}; toasts shown: {toasts_seen(page)}") from None
 
 
 def alerts(page: Page | Locator, kind: str | None = None) -> Locator:

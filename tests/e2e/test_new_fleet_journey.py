@@ -37,7 +37,7 @@ def add_workspace(page: Page) -> None:
     add = ui.form(ui.open_tab(page, "Add workspace"), "Add workspace")
     ui.fill_text(page, "Workspace name", WORKSPACE, scope=add)
     ui.submit_form(page, "Add workspace", scope=add)
-    expect(ui.toasts(page).filter(has_text=f"Workspace '{WORKSPACE}' added.")).to_have_count(1)
+    ui.expect_toast(page, f"Workspace '{WORKSPACE}' added.")
 
 
 def add_portfolio_with_its_messaging_limit(page: Page) -> None:
@@ -46,7 +46,7 @@ def add_portfolio_with_its_messaging_limit(page: Page) -> None:
     ui.fill_text(page, "Portfolio name", PORTFOLIO, scope=add)
     ui.select_option(page, "Shared messaging limit", "TIER_2K", scope=add)
     ui.submit_form(page, "Add business portfolio", scope=add)
-    expect(ui.toasts(page).filter(has_text=f"'{PORTFOLIO}' ({PORTFOLIO_ID}) added")).to_have_count(1)
+    ui.expect_toast(page, f"'{PORTFOLIO}' ({PORTFOLIO_ID}) added")
 
 
 def add_whatsapp_business_account_connecting_the_portfolio(page: Page) -> None:
@@ -57,7 +57,7 @@ def add_whatsapp_business_account_connecting_the_portfolio(page: Page) -> None:
     ui.fill_text(page, "Meta WABA id", WABA_ID, scope=add)
     ui.fill_text(page, "WABA name", WABA, scope=add)
     ui.submit_form(page, "Add WhatsApp Business Account", scope=add)
-    expect(ui.toasts(page).filter(has_text=f"'{WABA}' ({WABA_ID}) added to '{WORKSPACE}'")).to_have_count(1)
+    ui.expect_toast(page, f"'{WABA}' ({WABA_ID}) added to '{WORKSPACE}'")
 
 
 def add_number_form(page: Page) -> Locator:
@@ -111,7 +111,7 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
     # Subscriptions: a French number typed in its national format, with France chosen as its country.
     ui.navigate(page, "Subscriptions")
     add_number(page, group=FRENCH_GROUP, phone=FRENCH_NATIONAL, country="France (+33)", display_name="Acme FR")
-    expect(ui.toasts(page).filter(has_text=f"Number {FRENCH_INTERNATIONAL} added to '{WABA}'")).to_have_count(1)
+    ui.expect_toast(page, f"Number {FRENCH_INTERNATIONAL} added to '{WABA}'")
     expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
 
     # The same number typed another way is refused with core's reason, and what was typed stays in the form.
