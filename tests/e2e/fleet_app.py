@@ -71,12 +71,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_app(database_url: str, log_dir: Path, **settings: str) -> Iterator[RunningApp]:
-    """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok."""
+def running_app(database_url: str, log_dir: Path, *, secrets: str = "", **settings: str) -> Iterator[RunningApp]:
+    """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok.
+
+    The app reads `secrets` (TOML) instead of the developer's own .streamlit/secrets.toml, so it runs in local
+    mode unless the test gives it an [auth] section."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    # Local mode whatever the developer's own .streamlit/secrets.toml holds (an [auth] section would ask to sign in).
-    no_secrets = log_dir / "secrets.toml"
-    no_secrets.write_text("")
+    secrets_file = log_dir / "secrets.toml"
+    secrets_file.write_text(secrets)
     port = free_port()
     app = RunningApp(f"http://127.0.0.1:{port}", database_url, log_dir / f"streamlit-{port}.log")
     command = [
@@ -96,7 +98,7 @@ def running_app(database_url: str, log_dir: Path, **settings: str) -> Iterator[R
         "--browser.gatherUsageStats",
         "false",
         "--secrets.files",
-        str(no_secrets),
+        str(secrets_file),
     ]
     with app.log_path.open("wb") as log:
         process = subprocess.Popen(
