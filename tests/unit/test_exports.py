@@ -1,0 +1,90 @@
+"""CSV exports: a header, UTF-8, ISO times, empty cells for missing values, and cells a spreadsheet would run as a
+formula neutralised, written in the dialect of `DataFrame.to_csv` (minimal quoting, "\\n" line ends)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from core.exports import to_csv_bytes
+
+
+def rows_of(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTAB", "'\tTAB"),
+        ("+33612345678", "+33612345678"),
+        ("-5", "-5"),
+        ("Café São Paulo", "Café São Paulo"),
+    ],
+)
+def test_text_a_spreadsheet_would_run_is_neutralised_and_plain_numbers_are_kept(cell, written):
+    data = to_csv_bytes(pd.DataFrame({"display_name": [cell]}))
+
+    assert rows_of(data) == [["display_name"], [written]]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+def test_neutralising_does_not_depend_on_how_pandas_holds_the_text(dtype):
+    frame = pd.DataFrame({"name": ["=1+1", "ok", None]}).astype({"name": dtype})
+
+    assert rows_of(to_csv_bytes(frame)) == [["name"], ["'=1+1"], ["ok"], [""]]
+
+
+def test_times_are_iso_8601_with_their_offset_and_microseconds_only_when_set():
+    frame = pd.DataFrame(
+        {
+            "updated_at": pd.Series(
+                [datetime(2026, 3, 1, 9, 30, tzinfo=UTC), datetime(2026, 3, 1, 9, 30, 0, 120, tzinfo=UTC), None],
+                dtype="datetime64[us, UTC]",
+            )
+        }
+    )
+
+    assert rows_of(to_csv_bytes(frame)) == [
+        ["updated_at"],
+        ["2026-03-01T09:30:00+00:00"],
+        ["2026-03-01T09:30:00.000120+00:00"],
+        [""],
+    ]
+
+
+def test_python_datetimes_in_a_column_of_objects_are_iso_8601_too():
+    frame = pd.DataFrame({"at": pd.Series([datetime(2026, 3, 1, 9, 30, tzinfo=UTC), None], dtype=object)})
+
+    assert rows_of(to_csv_bytes(frame)) == [["at"], ["2026-03-01T09:30:00+00:00"], [""]]
+
+
+def test_the_file_is_what_pandas_would_write_for_plain_values():
+    frame = pd.DataFrame(
+        {
+            "text": ["a,b", 'say "hi"', "two\nlines", None],
+            "count": [1, 2, 3, 4],
+            "share": [0.5, None, 1.25, 2.0],
+            "flag": [True, False, True, False],
+        }
+    )
+
+    assert to_csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def test_only_the_chosen_columns_are_written_in_the_order_given():
+    frame = pd.DataFrame({"a": [1], "b": [2], "c": [3]})
+
+    assert rows_of(to_csv_bytes(frame, ["c", "a"])) == [["c", "a"], ["3", "1"]]
+
+
+def test_an_empty_table_still_has_its_header():
+    assert to_csv_bytes(pd.DataFrame({"workspace": [], "waba": []})) == b"workspace,waba\n"
