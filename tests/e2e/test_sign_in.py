@@ -31,7 +31,7 @@ def app_with_sign_in(demo_database_url: str, tmp_path_factory: pytest.TempPathFa
         yield app
 
 
-@pytest.mark.parametrize("address", ["", "/numbers", "/accounts"])
+@pytest.mark.parametrize("address", ["", "/numbers"], ids=["home", "numbers-address"])
 def test_signed_out_visitor_sees_only_the_sign_in_screen(
     app_with_sign_in: RunningApp, page: Page, screenshot: Callable[[str], Path], address: str
 ) -> None:
