@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PORT_ATTEMPTS = 3
 STARTUP_TIMEOUT_S = 90.0  # a loaded 2-core machine with another test worker: Streamlit's first start is slow
 # Settings of the developer's shell that would change what the app under test shows.
 APP_ENVIRONMENT_OVERRIDES = ("DATABASE_URL", "FLEET_USER", "FLEET_LOCAL_ROLE", "FLEET_MAX_IMPORT_BYTES")
@@ -50,9 +51,13 @@ def app_environment(database_url: str, **settings: str) -> dict[str, str]:
     return env
 
 
+# The app is on loopback: never ask a proxy configured in the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _is_healthy(base_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+        with _DIRECT.open(f"{base_url}/_stcore/health", timeout=2) as response:
             return response.status == 200 and response.read().strip() == b"ok"
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
@@ -70,18 +75,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
-@contextmanager
-def running_app(database_url: str, log_dir: Path, *, secrets: str = "", **settings: str) -> Iterator[RunningApp]:
-    """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok.
-
-    The app reads `secrets` (TOML) instead of the developer's own .streamlit/secrets.toml, so it runs in local
-    mode unless the test gives it an [auth] section."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    secrets_file = log_dir / "secrets.toml"
-    secrets_file.write_text(secrets)
-    port = free_port()
-    app = RunningApp(f"http://127.0.0.1:{port}", database_url, log_dir / f"streamlit-{port}.log")
-    command = [
+def _command(port: int, secrets_file: Path) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -100,26 +95,53 @@ def running_app(database_url: str, log_dir: Path, *, secrets: str = "", **settin
         "--secrets.files",
         str(secrets_file),
     ]
-    with app.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=app_environment(database_url, **settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while not _is_healthy(app.base_url):
-                if process.poll() is not None:
-                    pytest.fail(f"The app exited with code {process.returncode} before serving:\n{app.log_tail()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"The app did not answer {app.base_url}/_stcore/health in time:\n{app.log_tail()}")
-                time.sleep(0.25)
-            yield app
-        finally:
-            _stop(process)
+
+
+def _start(
+    database_url: str, log_dir: Path, secrets_file: Path, settings: dict[str, str]
+) -> tuple[RunningApp, subprocess.Popen[bytes]]:
+    """Start the app and wait until it serves. Another test worker may take the free port first: then retry."""
+    for _attempt in range(PORT_ATTEMPTS):
+        port = free_port()
+        app = RunningApp(f"http://127.0.0.1:{port}", database_url, log_dir / f"streamlit-{port}.log")
+        with app.log_path.open("wb") as log:
+            process = subprocess.Popen(
+                _command(port, secrets_file),
+                cwd=REPO_ROOT,
+                env=app_environment(database_url, **settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _is_healthy(app.base_url):
+            if process.poll() is not None:
+                if f"Port {port} is not available" in app.log_tail():
+                    break
+                pytest.fail(f"The app exited with code {process.returncode} before serving:\n{app.log_tail()}")
+            if time.monotonic() > deadline:
+                _stop(process)
+                pytest.fail(f"The app did not answer {app.base_url}/_stcore/health in time:\n{app.log_tail()}")
+            time.sleep(0.25)
+        else:
+            return app, process
+    pytest.fail(f"No free port for the app after {PORT_ATTEMPTS} attempts")
+
+
+@contextmanager
+def running_app(database_url: str, log_dir: Path, *, secrets: str = "", **settings: str) -> Iterator[RunningApp]:
+    """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok.
+
+    The app reads `secrets` (TOML) instead of the developer's own .streamlit/secrets.toml, so it runs in local
+    mode unless the test gives it an [auth] section."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    secrets_file = log_dir / "secrets.toml"
+    secrets_file.write_text(secrets)
+    app, process = _start(database_url, log_dir, secrets_file, settings)
+    try:
+        yield app
+    finally:
+        _stop(process)
 
 
 def seed_demo(database_url: str) -> None:
