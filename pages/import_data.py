@@ -100,9 +100,9 @@ def progress_bar() -> imports.Progress:
 
 
 request = request_from_widgets()
-if st.button("Preview", key="import_preview_button", icon=":material/preview:", disabled=request is None):
+previewed = st.button("Preview", key="import_preview_button", icon=":material/preview:", disabled=request is None)
+if previewed and request is not None:
     st.session_state.pop(RESULT_KEY, None)
-    assert request is not None
     with common.fleet_errors(), st.status("Checking the file against the fleet…", expanded=False) as status:
         plan = imports.plan_import(common.engine(), actor, request, progress=progress_bar())
         status.update(label="Preview ready", state="error" if plan.errors else "complete")
