@@ -1,0 +1,91 @@
+"""Long tables send the browser one page of rows at a time, with a page control and the count of every row;
+filters, the CSV download and the charts still cover every matching number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from core import queries, seed
+from core.db import make_engine
+from core.migrate import upgrade
+from pages.common import TABLE_PAGE_SIZE
+from tests.app.conftest import _use_database
+from tests.app.ui import exceptions, shown_text, table
+
+
+@pytest.fixture(scope="module")
+def large_fleet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("large") / "fleet.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed.seed(engine, seed.synthetic_shape(1, 10, 20, 3))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def large_fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large_fleet_file: Path) -> Iterator[Engine]:
+    """200 active numbers in 10 WABAs: two pages of the Numbers table."""
+    path = tmp_path / "fleet.db"
+    shutil.copyfile(large_fleet_file, path)
+    yield from _use_database(path, monkeypatch)
+
+
+def test_the_numbers_table_sends_one_page_and_counts_every_number(large_fleet, open_page):
+    at = open_page("numbers.py")
+
+    assert exceptions(at) == []
+    assert len(table(at, "numbers_table")) == TABLE_PAGE_SIZE
+    assert f"200 numbers match, rows 1–{TABLE_PAGE_SIZE} shown" in shown_text(at)
+    assert at.number_input(key="numbers_page").max == 2
+
+
+def test_the_next_page_shows_the_next_rows_in_the_same_order(large_fleet, open_page):
+    every = queries.numbers_table(large_fleet)["phone_e164"].tolist()
+    at = open_page("numbers.py")
+
+    at.number_input(key="numbers_page").set_value(2).run()
+
+    assert table(at, "numbers_table")["phone_e164"].tolist() == every[TABLE_PAGE_SIZE:]
+    assert f"rows {TABLE_PAGE_SIZE + 1}–200 shown" in shown_text(at)
+
+
+def test_the_csv_holds_every_matching_number_not_only_the_page(large_fleet, open_page, downloads):
+    at = open_page("numbers.py")
+
+    content = downloads.content(at.download_button(key="numbers_download_csv").proto.url)
+
+    assert len(list(csv.DictReader(io.StringIO(content.decode("utf-8"))))) == 200
+
+
+def test_new_filters_start_again_on_the_first_page(large_fleet, open_page):
+    at = open_page("numbers.py")
+    at.number_input(key="numbers_page").set_value(2).run()
+
+    at.multiselect(key="numbers_filters_qualities").select("GREEN").run()
+
+    assert at.number_input(key="numbers_page").value == 1
+
+
+def test_a_linked_number_opens_on_its_page_with_its_detail(large_fleet, open_page):
+    last = queries.numbers_table(large_fleet)["phone_e164"].iloc[-1]
+
+    at = open_page("numbers.py", query={"phone": last})
+
+    assert at.number_input(key="numbers_page").value == 2
+    assert last in table(at, "numbers_table")["phone_e164"].tolist()
+    assert "History of quality, tier and status changes" in shown_text(at)
+
+
+def test_a_small_fleet_fits_on_one_page(demo_db, open_page):
+    at = open_page("numbers.py")
+
+    assert at.number_input(key="numbers_page").max == 1
+    assert "numbers shown" in shown_text(at)
