@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -19,6 +21,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PORT_ATTEMPTS = 3
+PR_SET_PDEATHSIG = 1  # prctl option, from <linux/prctl.h>
 STARTUP_TIMEOUT_S = 90.0  # a loaded 2-core machine with another test worker: Streamlit's first start is slow
 # Settings of the developer's shell that would change what the app under test shows.
 APP_ENVIRONMENT_OVERRIDES = ("DATABASE_URL", "FLEET_USER", "FLEET_LOCAL_ROLE", "FLEET_MAX_IMPORT_BYTES")
@@ -75,6 +78,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
+def _end_with_the_tests() -> None:
+    """In the app's process, before it starts: ask Linux to stop it when the test process dies, so an interrupted
+    or killed test run leaves no app behind (the app has its own process group, out of reach of Ctrl-C)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _command(port: int, secrets_file: Path) -> list[str]:
     return [
         sys.executable,
@@ -112,6 +123,7 @@ def _start(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_end_with_the_tests,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not _is_healthy(app.base_url):
