@@ -3,16 +3,33 @@ on both databases, and finds nothing in a fleet built through the services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, text
 
 from core import integrity, services
+from core.db import make_engine
+from core.migrate import upgrade
 from tests import builders
 from tests.builders import ADMIN
 
 PARIS = "+33612345678"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Corruptions change the schema (an index dropped): each test gets a database of its own, never the
+    worker's shared one, or the tests after it would run without the guard."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 def a_fleet(engine: Engine) -> tuple[str, str]:
