@@ -308,21 +308,22 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
     numbers = select(PhoneNumber.id)
     if e164s is not None and len(e164s) <= MAX_NUMBERS_IN_FILTER:
         numbers = numbers.where(PhoneNumber.e164.in_(list(e164s)))
+
     # Only snapshots whose rating moved are read, from a partial index that holds just those (a few percent of
     # the history): between two of them the rating stands still, so the one before holds the rating replaced.
-    earlier = aliased(NumberHealthSnapshot)
-    rating_before_window = (
-        select(earlier.quality_rating)
-        .where(
-            earlier.phone_number_id == PhoneNumber.id, earlier.recorded_at < start, earlier.quality_changed == true()
+    def rating_before_window(number_id: Any) -> Any:
+        earlier = aliased(NumberHealthSnapshot)
+        return (
+            select(earlier.quality_rating)
+            .where(earlier.phone_number_id == number_id, earlier.recorded_at < start, earlier.quality_changed == true())
+            .order_by(earlier.recorded_at.desc(), earlier.id.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        .order_by(earlier.recorded_at.desc(), earlier.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # Every number's rating when the window opens: one index lookup per number, done once (materialised).
+
+    # Every number's rating when the window opens: one index lookup per number (materialised, as below).
     opening = (
-        select(PhoneNumber.id.label("phone_number_id"), rating_before_window.label("quality_rating"))
+        select(rating_before_window(PhoneNumber.id).label("quality_rating"))
         .where(PhoneNumber.id.in_(numbers))
         .cte("opening")
         .prefix_with("MATERIALIZED")
@@ -345,17 +346,16 @@ def _quality_changes_query(start: datetime, end: datetime, e164s: Sequence[str] 
         )
         .subquery("in_window")
     )
-    opening_rating = (
-        select(opening.c.quality_rating).where(opening.c.phone_number_id == windowed.c.phone_number_id)
-    ).scalar_subquery()
+    # The first change of a number in the window looks its opening rating up (one index lookup, done once: the
+    # rows are materialised, else SQLite repeats the lookup in each clause that names `old`).
     transitions = (
         select(
             windowed.c.recorded_at,
             windowed.c.new,
-            func.coalesce(windowed.c.previous, opening_rating).label("old"),
+            func.coalesce(windowed.c.previous, rating_before_window(windowed.c.phone_number_id)).label("old"),
         )
         .cte("transitions")
-        .prefix_with("MATERIALIZED")  # else the opening lookup is repeated in each clause that names `old`
+        .prefix_with("MATERIALIZED")
     )
     # One row per (day, new rating, replaced rating): a handful of rows whatever the fleet's size.
     day = func.date(transitions.c.recorded_at).label("day")
