@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +34,22 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'fleet.db'}"
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (migrations themselves are tested from empty in test_migrations)."""
+    path = tmp_path_factory.mktemp("migrated") / "fleet.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    engine.dispose()  # the last connection to close folds the write-ahead log back into the file
+    assert not path.with_name("fleet.db-wal").exists()
+    return path
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str, migrated_sqlite_file: Path) -> Iterator[Engine]:
+    """A fresh, migrated SQLite file of the test's own: a copy of the session's migrated file."""
+    shutil.copyfile(migrated_sqlite_file, make_url(sqlite_url).database or "")
+    engine = make_engine(sqlite_url)
     yield engine
     engine.dispose()
 
