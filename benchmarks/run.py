@@ -197,6 +197,13 @@ def raw_floor(engine: Engine, statements: list[tuple[str, Any]]) -> Callable[[],
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM, when there: `ru_maxrss` survives exec, so a child
+    started from the seeding process would report the parent's peak (the million history rows) as its own."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

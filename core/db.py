@@ -210,13 +210,15 @@ class NumberHealthSnapshot(Base):
     __table_args__ = (
         Index("ix_number_health_snapshots_number_time", "phone_number_id", "recorded_at"),
         Index("ix_number_health_snapshots_time", "recorded_at"),
-        # Quality over time reads only the snapshots where the rating moved: a few percent of the history.
+        # Quality over time reads only the snapshots where the rating moved: a few percent of the history. The
+        # index covers every column that query names (the flag too), so SQLite's planner always prefers it.
         Index(
             "ix_number_health_snapshots_quality_changes",
             "phone_number_id",
             "recorded_at",
             "id",
             "quality_rating",
+            "quality_changed",
             sqlite_where=text("quality_changed = 1"),
             postgresql_where=text("quality_changed"),
         ),
