@@ -261,7 +261,7 @@ def _write_clocks(session: Session, plan: ImportPlan, template_ids: dict[str, in
     if not rows:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(FieldEventTime)
+    statement = dialect.insert(table_of(FieldEventTime))
     statement = statement.on_conflict_do_update(
         index_elements=["object_type", "object_id", "field"], set_={"event_time": statement.excluded.event_time}
     )

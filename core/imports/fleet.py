@@ -51,6 +51,12 @@ WABA_FIELDS = ("status", "ban_state")
 TEMPLATE_FIELDS = ("meta_template_id", "category", "status", "quality_score")
 
 
+def _rows(session: Session, query: Any) -> Any:
+    """Run a SELECT of plain columns on the session's connection (same transaction), skipping the ORM's result
+    machinery: these loads read thousands of rows and need no ORM objects."""
+    return session.connection().execute(query)
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -175,7 +181,7 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
             .where(Waba.meta_waba_id.in_(part))
             .order_by(Waba.id)
         )
-        rows = session.execute(query.with_for_update(of=Waba) if lock else query).all()
+        rows = _rows(session, query.with_for_update(of=Waba) if lock else query).all()
         counts = active_number_counts(session, [row[0] for row in rows])
         for waba_id, meta_id, name, state, status, ban_state, workspace_id, workspace, portfolio_id, portfolio in rows:
             found[meta_id] = WabaRow(
@@ -197,10 +203,11 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
 def active_number_counts(session: Session, waba_ids: Sequence[int]) -> dict[int, int]:
     counts: dict[int, int] = {}
     for part in chunks(list(waba_ids)):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(SubscriptionGroup.waba_id, func.count())
             .where(SubscriptionGroup.waba_id.in_(part), SubscriptionGroup.state == "active")
-            .group_by(SubscriptionGroup.waba_id)
+            .group_by(SubscriptionGroup.waba_id),
         )
         counts.update(rows.all())
     return counts
@@ -245,7 +252,7 @@ def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str]
         (PhoneNumber.meta_phone_number_id, sorted(set(meta_ids))),
     ):
         for part in chunks(wanted):
-            for row in session.execute(base.where(column.in_(part))):
+            for row in _rows(session, base.where(column.in_(part))):
                 found[row[0]] = _number_row(row)
     return found
 
@@ -254,11 +261,12 @@ def load_active_numbers(session: Session, waba_ids: Sequence[int]) -> dict[int, 
     """The active numbers of some WABAs, in one query per 5,000 WABAs (a listing's numbers are mostly these)."""
     found: dict[int, NumberRow] = {}
     for part in chunks(sorted(set(waba_ids))):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(*_number_columns(), SubscriptionGroup.name, SubscriptionGroup.waba_id, Waba.meta_waba_id, Waba.name)
             .join(SubscriptionGroup, SubscriptionGroup.phone_number_id == PhoneNumber.id)
             .join(Waba, Waba.id == SubscriptionGroup.waba_id)
-            .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part))
+            .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part)),
         )
         found.update((row[0], _number_row(row)) for row in rows)
     return found
@@ -268,10 +276,11 @@ def load_clocks(session: Session, object_type: str, ids: Iterable[int]) -> dict[
     """The field clocks of some objects of one type: {object id: {field: event time}}."""
     clocks: dict[int, dict[str, datetime]] = {}
     for part in chunks(sorted(set(ids))):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(FieldEventTime.object_id, FieldEventTime.field, FieldEventTime.event_time).where(
                 FieldEventTime.object_type == object_type, FieldEventTime.object_id.in_(part)
-            )
+            ),
         )
         for object_id, name, at in rows:
             clocks.setdefault(object_id, {})[name] = at
@@ -282,10 +291,11 @@ def load_portfolios(session: Session, ids: Iterable[int]) -> dict[int, tuple[str
     """{portfolio id: (Meta business id, {field: value})}."""
     found: dict[int, tuple[str, dict[str, Any]]] = {}
     for part in chunks(sorted(set(ids))):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(Portfolio.id, Portfolio.meta_business_id, *[getattr(Portfolio, f) for f in PORTFOLIO_FIELDS]).where(
                 Portfolio.id.in_(part)
-            )
+            ),
         )
         for row in rows:
             found[row[0]] = (row[1], dict(zip(PORTFOLIO_FIELDS, row[2:], strict=True)))
@@ -304,14 +314,15 @@ class TemplateRow:
 def load_templates(session: Session, waba_ids: Iterable[int]) -> list[TemplateRow]:
     templates: list[TemplateRow] = []
     for part in chunks(sorted(set(waba_ids))):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(
                 MessageTemplate.id,
                 MessageTemplate.waba_id,
                 MessageTemplate.name,
                 MessageTemplate.language,
                 *[getattr(MessageTemplate, f) for f in TEMPLATE_FIELDS],
-            ).where(MessageTemplate.waba_id.in_(part))
+            ).where(MessageTemplate.waba_id.in_(part)),
         )
         templates += [
             TemplateRow(row[0], row[1], row[2], row[3], dict(zip(TEMPLATE_FIELDS, row[4:], strict=True)))
@@ -326,12 +337,13 @@ def taken_group_names(session: Session, workspace_ids: Iterable[int], names: Ite
     wanted = sorted(set(names))
     ids = sorted(set(workspace_ids))
     for part in chunks(wanted):
-        rows = session.execute(
+        rows = _rows(
+            session,
             select(SubscriptionGroup.workspace_id, SubscriptionGroup.name).where(
                 SubscriptionGroup.state == "active",
                 SubscriptionGroup.workspace_id.in_(ids),
                 SubscriptionGroup.name.in_(part),
-            )
+            ),
         )
         taken.update((workspace_id, name) for workspace_id, name in rows)
     return taken
@@ -342,7 +354,8 @@ def snapshots_up_to(session: Session, phone_number_id: int, at: datetime, limit:
     (recorded_at, quality_rating, messaging_limit_tier, status)."""
     return [
         tuple(row)
-        for row in session.execute(
+        for row in _rows(
+            session,
             select(
                 NumberHealthSnapshot.recorded_at,
                 NumberHealthSnapshot.quality_rating,
@@ -353,6 +366,6 @@ def snapshots_up_to(session: Session, phone_number_id: int, at: datetime, limit:
                 and_(NumberHealthSnapshot.phone_number_id == phone_number_id, NumberHealthSnapshot.recorded_at <= at)
             )
             .order_by(NumberHealthSnapshot.recorded_at.desc(), NumberHealthSnapshot.id.desc())
-            .limit(limit)
+            .limit(limit),
         )
     ]

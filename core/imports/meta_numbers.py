@@ -201,7 +201,10 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         raise InvalidInput(f"Field 'display_phone_number' must be text, got {kind_of(raw_phone)}.")
     quick = quick_e164(raw_phone)
     e164 = quick or model.normalize_phone_number(raw_phone, strict=False)
-    meta_id = read_meta_id("id", item["id"]) if item.get("id") is not None else None
+    raw_id = item.get("id")
+    meta_id = raw_id if type(raw_id) is str and raw_id.isdigit() and len(raw_id) <= 32 else None
+    if meta_id is None and raw_id is not None:
+        meta_id = read_meta_id("id", raw_id)
     values: dict[str, str] = {}
     if item.get("verified_name") is not None:
         values["display_name"] = clean_imported_name("verified_name", item["verified_name"], required=False)
@@ -209,25 +212,29 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         value = item.get(name)
         if value is None:
             continue
-        known = KNOWN_NAMES[name]
-        values[name] = (
-            value if type(value) is str and value in known else read_known_value(name, value, known, where, warnings)
-        )
+        values[name] = _known(name, value, name, where, warnings)
     throughput = item.get("throughput")
     if throughput is not None:
         if not isinstance(throughput, dict) or "level" not in throughput:
             raise InvalidInput("Field 'throughput' must be an object with a 'level'.")
-        values["throughput_level"] = read_known_value(
-            "throughput.level", throughput["level"], KNOWN_VALUES["throughput_level"], where, warnings
+        values["throughput_level"] = _known(
+            "throughput.level", throughput["level"], "throughput_level", where, warnings
         )
     limit = item.get("whatsapp_business_manager_messaging_limit")
     portfolio_limit = (
-        read_known_value("whatsapp_business_manager_messaging_limit", limit, model.MessagingLimitTier, where, warnings)
+        _known("whatsapp_business_manager_messaging_limit", limit, "messaging_limit_tier", where, warnings)
         if limit is not None
         else None
     )
     unknown = tuple(unknown_keys(item, ALL_FIELDS)) if not ALL_FIELDS.issuperset(item) else ()
     return ListedNumber(where, waba_id, e164, meta_id, values, portfolio_limit, unknown, raw_phone, quick is None)
+
+
+def _known(field: str, value: object, values_of: str, where: str, warnings: list[Notice]) -> str:
+    known = KNOWN_NAMES[values_of]
+    if type(value) is str and value in known:  # nearly always: a value this version knows, as Meta spells it
+        return value
+    return read_known_value(field, value, known, where, warnings)
 
 
 # --- the plan ----------------------------------------------------------------------------------------------------
