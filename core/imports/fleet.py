@@ -268,7 +268,7 @@ def load_active_numbers(session: Session, waba_ids: Sequence[int]) -> dict[int, 
             .join(Waba, Waba.id == SubscriptionGroup.waba_id)
             .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part)),
         )
-        found.update((row[0], _number_row(row)) for row in rows)
+        found.update((row[0], _number_row(row)) for row in rows.all())
     return found
 
 
