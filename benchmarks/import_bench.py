@@ -75,7 +75,8 @@ def fleet_import(engine: Engine, data: bytes, now: datetime) -> imports.ImportRe
 
 
 def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
-    """The same work, one row at a time: an ORM query and object per listed number, in one transaction."""
+    """The same work, one row at a time: one ORM query (the number with its active group) and ORM objects per
+    listed number, in one transaction."""
     text_, _ = decode(data)
     (document,), _ = parse_json_documents(text_)
     changed = 0
@@ -84,11 +85,10 @@ def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
             waba = session.scalars(select(Waba).where(Waba.meta_waba_id == waba_id)).one()
             for item in page["data"]:
                 e164 = model.normalize_phone_number(item["display_phone_number"], strict=False)
-                number = session.scalars(select(PhoneNumber).where(PhoneNumber.e164 == e164)).one()
-                group = session.scalars(
-                    select(SubscriptionGroup).where(
-                        SubscriptionGroup.phone_number_id == number.id, SubscriptionGroup.state == "active"
-                    )
+                number, group = session.execute(
+                    select(PhoneNumber, SubscriptionGroup)
+                    .join(SubscriptionGroup, SubscriptionGroup.phone_number_id == PhoneNumber.id)
+                    .where(PhoneNumber.e164 == e164, SubscriptionGroup.state == "active")
                 ).one()
                 assert group.waba_id == waba.id
                 values = {
