@@ -50,7 +50,6 @@ KINDS = {
     csv_onboarding.KIND: "CSV bulk onboarding",
 }
 Progress = Callable[[str, float], None]
-IMPORT_SQLITE_CACHE_KIB = -65_536  # negative: a size in KiB (64 MiB), as SQLite reads it
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _run(
 ) -> ImportResult:
     parsed = _parse(request, max_bytes, progress)
     _report(progress, "Comparing with the fleet", 0.4)
-    with write_session(engine) as session, _roomy_sqlite_cache(session):
+    with write_session(engine) as session:
         plan = _plan(session, request, parsed, now=now, lock=True)
         if plan.errors:
             raise ImportRejected(plan.errors, source=request.source)
@@ -175,23 +174,6 @@ def _many_objects() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextmanager
-def _roomy_sqlite_cache(session: Session) -> Iterator[None]:
-    """On SQLite, a larger page cache for the import's transaction: thousands of rows land in large tables (history,
-    audit), and with the default 2 MB cache SQLite would spill half-written pages to its log mid-statement, several
-    times over. The connection's own setting is put back before the commit (pages already dirty are kept)."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    connection.exec_driver_sql(f"PRAGMA cache_size = {IMPORT_SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:

@@ -180,20 +180,18 @@ def read_known_value(
     return value
 
 
-_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
-_PLAIN_PHONE = re.compile(r"^\+?[0-9\s().\-/]+$")
+_PHONE_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v\xa0().-/")
 
 
 def quick_e164(raw: str) -> str | None:
     """The E.164 form of a number written only with digits, a leading '+' and separators, as Meta writes them
     ('+1 631-555-5555', '15550783881'), read as `model.normalize_phone_number` reads a number without a country;
     None when the text needs the full parser. Unchecked: only trusted once it matches a stored number."""
-    text = raw.strip()
-    if not _PLAIN_PHONE.match(text):
+    digits = raw.translate(_PHONE_SEPARATORS)
+    if digits[:1] == "+":
+        return digits if digits[1:].isdigit() and digits.isascii() else None
+    if not (digits.isdigit() and digits.isascii()):
         return None
-    digits = _PHONE_SEPARATORS.sub("", text)
-    if digits.startswith("+"):
-        return digits
     if digits.startswith("00") and len(digits) > 8:
         return "+" + digits[2:]
     if digits.startswith("011") and len(digits) > 9:
