@@ -94,22 +94,29 @@ with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
                 reset={"add_portfolio_meta_id": "", "add_portfolio_name": "", "add_portfolio_limit": None},
             )
 
-with connect, st.form("connect_portfolio_form", clear_on_submit=False):
+
+def workspace_and_portfolio(workspace_key: str, portfolio_key: str) -> tuple[str | None, str | None]:
+    """The workspace and business-portfolio pickers both forms that join the two start with."""
     workspace = st.selectbox(
         "Workspace",
         workspace_names,
         index=common.only_choice(workspace_names),
-        key="connect_workspace",
+        key=workspace_key,
         placeholder="Choose a workspace",
     )
     portfolio_id = st.selectbox(
         "Business portfolio",
         list(portfolio_labels),
         index=common.only_choice(list(portfolio_labels)),
-        key="connect_portfolio",
+        key=portfolio_key,
         format_func=portfolio_label,
         placeholder="Choose a business portfolio",
     )
+    return workspace, portfolio_id
+
+
+with connect, st.form("connect_portfolio_form", clear_on_submit=False):
+    workspace, portfolio_id = workspace_and_portfolio("connect_workspace", "connect_portfolio")
     if st.form_submit_button("Connect portfolio", type="primary"):
         with common.fleet_errors():
             workspace = common.chosen(workspace, "a workspace")
@@ -125,21 +132,7 @@ with add_waba, st.form("add_waba_form", clear_on_submit=False):
         f"At most {model.MAX_WABAS_PER_WORKSPACE} WhatsApp Business Accounts per workspace. A WABA lives in one "
         "business portfolio, which must be connected to the workspace."
     )
-    workspace = st.selectbox(
-        "Workspace",
-        workspace_names,
-        index=common.only_choice(workspace_names),
-        key="add_waba_workspace",
-        placeholder="Choose a workspace",
-    )
-    portfolio_id = st.selectbox(
-        "Business portfolio",
-        list(portfolio_labels),
-        index=common.only_choice(list(portfolio_labels)),
-        key="add_waba_portfolio",
-        format_func=portfolio_label,
-        placeholder="Choose a business portfolio",
-    )
+    workspace, portfolio_id = workspace_and_portfolio("add_waba_workspace", "add_waba_portfolio")
     connect_if_needed = st.checkbox(
         "Connect this portfolio to the workspace if it is not connected yet", value=True, key="add_waba_connect"
     )
