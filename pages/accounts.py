@@ -20,29 +20,29 @@ if common.fleet_is_empty():
         common.empty_fleet_notice()
 else:
     st.subheader("Workspaces")
-    common.table(
-        common.read("workspaces"),
+    common.view_table(
+        "workspaces",
         "accounts_workspaces",
         ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
         {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
     )
     st.subheader("Business portfolios")
-    common.table(
-        common.read("portfolios"),
+    common.view_table(
+        "portfolios",
         "accounts_portfolios",
         ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
         {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
     )
     st.subheader("Portfolios connected to each workspace")
-    common.table(
-        common.read("connections"),
+    common.view_table(
+        "connections",
         "accounts_connections",
         ["workspace", "portfolio", "messaging_limit", "connected_at"],
         {"portfolio": "Connected portfolio", "connected_at": common.when_column("Connected", "YYYY-MM-DD")},
     )
     st.subheader("WhatsApp Business Accounts")
-    common.table(
-        common.read("wabas"),
+    common.view_table(
+        "wabas",
         "accounts_wabas",
         ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],
         {
@@ -56,9 +56,8 @@ if not admin:
     st.stop()
 
 TIERS = [tier.value for tier in model.MessagingLimitTier]
-workspace_names = list(common.read("workspaces")["workspace"])
-portfolios = common.read("portfolios")
-portfolio_labels = dict(zip(portfolios["portfolio_id"], portfolios["portfolio"], strict=True))
+(workspace_names,) = common.view_columns("workspaces", "workspace")
+portfolio_labels = dict(zip(*common.view_columns("portfolios", "portfolio_id", "portfolio"), strict=True))
 
 
 def portfolio_label(meta_id: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -309,7 +311,7 @@ UNTAGGED = {"status": "Status", "quality_rating": "Quality", "quality_score": "Q
 def shown_columns(frame: pd.DataFrame, columns: list[str], tags: Iterable[str] = ()) -> pa.Table:
     """Only the columns on screen go to the browser, as Arrow; `tags` become one-tag lists so their cells can be
     coloured while keeping their text (built as Arrow lists: Python lists per cell cost 10× more at 10,000 rows)."""
-    shown = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    shown = pa.Table.from_pandas(frame, columns=columns, preserve_index=False)
     for column in tags:
         text = frame[column].astype("string")
         present = text.notna() & text.ne("")
@@ -332,10 +334,68 @@ def table(
     """A read-only table of `columns` in that order, labelled from COLUMNS (or `labels`), `tags` coloured,
     inside a container keyed `box` (default `<key>_box`)."""
     tags = [column for column in tags if column in columns]
+    return _draw_table(shown_columns(frame, columns, tags), key, columns, labels, tags, box, options)
+
+
+def view_table(
+    view: str,
+    key: str,
+    columns: list[str],
+    labels: Mapping[str, Any] | None = None,
+    *,
+    tags: Iterable[str] = (),
+    box: str | None = None,
+    **options: Any,
+) -> Any:
+    """`table` of a cached read, e.g. `view_table("wabas", …)`: the Arrow table sent to the browser is cached
+    with the read, so a rerun neither copies the DataFrame out of the cache nor converts it again."""
+    tags = [column for column in tags if column in columns]
+    shown = _read_shown(database_url(), view, tuple(columns), tuple(tags))
+    return _draw_table(shown, key, columns, labels, tags, box, options)
+
+
+def view_columns(view: str, *columns: str) -> list[list[Any]]:
+    """Some columns of a cached read as lists (choices for a selectbox), from the shared Arrow table."""
+    shown = _read_shown(database_url(), view, columns, ())
+    return [shown.column(index).to_pylist() for index in range(len(columns))]
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def _reads_generation(url: str) -> str:
+    """A new value whenever the cached reads are dropped (after a write, or after READ_TTL)."""
+    return uuid.uuid4().hex
+
+
+# Arrow tables are immutable: one copy per read serves every session, with no unpickling or hashing per rerun.
+_SHOWN: dict[tuple[str, ...], pa.Table] = {}
+_SHOWN_LOCK = threading.Lock()
+
+
+def _read_shown(url: str, view: str, columns: tuple[str, ...], tags: tuple[str, ...]) -> pa.Table:
+    generation = _reads_generation(url)
+    key = (url, view, generation, *columns, "|", *tags)
+    shown = _SHOWN.get(key)
+    if shown is None:
+        shown = shown_columns(_read(url, view), list(columns), tags)
+        with _SHOWN_LOCK:
+            for stale in [k for k in _SHOWN if k[0] == url and k[2] != generation]:
+                del _SHOWN[stale]
+            _SHOWN[key] = shown
+    return shown
+
+
+def _draw_table(
+    shown: pa.Table,
+    key: str,
+    columns: list[str],
+    labels: Mapping[str, Any] | None,
+    tags: list[str],
+    box: str | None,
+    options: dict[str, Any],
+) -> Any:
     config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
     config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
     config.update(labels or {})
-    shown = shown_columns(frame, columns, tags)
     # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
     with st.container(key=box or f"{key}_box"):
         return st.dataframe(

@@ -19,6 +19,18 @@ def test_adding_a_workspace_confirms_it_and_lists_it(empty_db, open_page):
     assert at.text_input(key="add_workspace_name").value == ""
 
 
+def test_tables_already_shown_list_what_was_just_added(empty_db, open_page):
+    services.add_workspace(empty_db, ADMIN, "EU Brands")
+    at = open_page("accounts.py")
+    assert list(table(at, "accounts_workspaces")["workspace"]) == ["EU Brands"]
+
+    at.text_input(key="add_workspace_name").input("US Brands")
+    submit(at, "Add workspace")
+
+    assert sorted(table(at, "accounts_workspaces")["workspace"]) == ["EU Brands", "US Brands"]
+    assert "US Brands" in at.selectbox(key="add_waba_workspace").options
+
+
 def test_duplicate_workspace_shows_the_reason_and_keeps_the_input(empty_db, open_page):
     services.add_workspace(empty_db, ADMIN, "EU Brands")
     at = open_page("accounts.py")
