@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DatabaseError
 
 from core.db import Base, make_engine
-from core.migrate import is_up_to_date, upgrade
+from core.migrate import alembic_config, is_up_to_date, upgrade
 from tests.integration.schema import schema_differences
 
 
@@ -77,3 +79,40 @@ def test_the_one_active_group_per_number_index_is_partial(empty_engine: Engine) 
         "sqlite_where", active_number["dialect_options"].get("postgresql_where")
     )
     assert "active" in str(where)
+
+
+def migrate_to(engine: Engine, revision: str) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if revision == "head":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+
+
+def clocks_left_after_a_delete(engine: Engine) -> int:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO field_event_times (object_type, object_id, field, event_time) "
+                "VALUES ('phone_number', 1, 'status', '2025-04-01 20:11:43')"
+            )
+        )
+        connection.execute(text("DELETE FROM field_event_times"))
+        return connection.scalar(text("SELECT count(*) FROM field_event_times")) or 0
+
+
+def test_the_field_clocks_guard_is_lifted_by_its_downgrade_and_restored_by_the_upgrade(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    with pytest.raises(DatabaseError, match="fleet: DELETE on field_event_times is not allowed"):
+        clocks_left_after_a_delete(empty_engine)
+
+    migrate_to(empty_engine, "0004")
+    left_unguarded = clocks_left_after_a_delete(empty_engine)
+    migrate_to(empty_engine, "head")
+
+    assert left_unguarded == 0
+    with pytest.raises(DatabaseError, match="fleet: DELETE on field_event_times is not allowed"):
+        clocks_left_after_a_delete(empty_engine)
+    assert is_up_to_date(empty_engine)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from core import queries, services
+from core import imports, queries, services
 from core.db import PhoneNumber, SubscriptionGroup, Waba, write_session
 from core.errors import (
     InvalidInput,
@@ -20,6 +20,7 @@ from core.errors import (
 )
 from tests import builders
 from tests.builders import ADMIN, VIEWER
+from tests.fixtures.meta import support
 from tests.unit.db_state import row_counts
 
 PARIS_MOBILE = "+33612345678"
@@ -163,15 +164,30 @@ def test_the_database_refuses_a_waba_in_a_missing_workspace(engine: Engine) -> N
         )
 
 
-@pytest.mark.parametrize("table", ["phone_numbers", "subscription_groups", "number_health_snapshots", "audit_log"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "workspaces",
+        "portfolios",
+        "workspace_portfolios",
+        "wabas",
+        "phone_numbers",
+        "subscription_groups",
+        "message_templates",
+        "number_health_snapshots",
+        "audit_log",
+        "field_event_times",
+    ],
+)
 def test_the_database_refuses_to_delete_history(engine: Engine, table: str) -> None:
-    waba_id = builders.waba(engine)
-    builders.fill_waba(engine, waba_id, 1)
+    support.lucky_shrub_fleet(engine)
+    imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/quality_flagged.json"))
     before = row_counts(engine)
 
-    with pytest.raises(DatabaseError, match="not allowed"), engine.begin() as connection:
+    with pytest.raises(DatabaseError, match=f"DELETE on {table} is not allowed"), engine.begin() as connection:
         connection.execute(text(f"DELETE FROM {table}"))
 
+    assert before[table] > 0
     assert row_counts(engine) == before
 
 

@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from core import services
+from core import imports, services
+from core.db import Base
 from tests import builders
 from tests.builders import ADMIN
+from tests.fixtures.meta import support
 from tests.unit.db_state import row_counts
 
 DOMAIN_TABLES = [
@@ -21,13 +23,18 @@ DOMAIN_TABLES = [
     "message_templates",
     "number_health_snapshots",
     "audit_log",
+    "field_event_times",
 ]
 
 
 def a_fleet_with_one_of_everything(engine: Engine) -> None:
-    waba_id = builders.waba(engine)
-    builders.fill_waba(engine, waba_id, 1)
-    services.add_template(engine, ADMIN, meta_waba_id=waba_id, name="order_update", language="fr")
+    """Numbers, groups, a template, snapshots, audit entries, and the field clocks a webhook sets."""
+    support.lucky_shrub_fleet(engine)
+    imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/quality_flagged.json"))
+
+
+def test_every_table_but_the_users_roles_is_history() -> None:
+    assert set(DOMAIN_TABLES) == set(Base.metadata.tables) - {"users"}
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
@@ -35,7 +42,7 @@ def test_the_database_refuses_to_delete_rows(sqlite_engine: Engine, table: str) 
     a_fleet_with_one_of_everything(sqlite_engine)
     before = row_counts(sqlite_engine)
 
-    with pytest.raises(DatabaseError, match="not allowed"), sqlite_engine.begin() as connection:
+    with pytest.raises(DatabaseError, match=f"DELETE on {table} is not allowed"), sqlite_engine.begin() as connection:
         connection.execute(text(f"DELETE FROM {table}"))
 
     assert before[table] > 0
