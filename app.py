@@ -3,6 +3,10 @@ that user's role allows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
@@ -29,28 +33,72 @@ def identity_sidebar(actor: Actor) -> None:
             st.caption(f"Local mode — signed in as {actor.name} ({actor.role.label})")
 
 
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    admin_only: bool = False
+
+    @property
+    def url_path(self) -> str:
+        return Path(self.path).stem  # what st.Page names a file page: /numbers, /import_data…
+
+
+PAGES = [
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:"),
+    PageSpec("pages/accounts.py", "Accounts", ":material/account_tree:"),
+    PageSpec("pages/numbers.py", "Numbers", ":material/phone_iphone:"),
+    PageSpec("pages/subscriptions.py", "Subscriptions", ":material/group_work:"),
+    PageSpec("pages/templates.py", "Templates", ":material/chat:"),
+    PageSpec("pages/ecosystem.py", "Ecosystem", ":material/hub:"),
+    PageSpec("pages/import_data.py", "Import", ":material/upload_file:", admin_only=True),
+    PageSpec("pages/audit.py", "Audit log", ":material/history:", admin_only=True),
+    PageSpec("pages/users.py", "Users", ":material/manage_accounts:", admin_only=True),
+]
+
+
 def navigation(actor: Actor) -> StreamlitPage:
+    """The pages of the user's role in the menu; an admin page's address shows a reader why it is not theirs
+    (rather than Streamlit's "page not found")."""
+    is_admin = actor.role >= Role.ADMIN
     fleet = [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/accounts.py", title="Accounts", icon=":material/account_tree:"),
-        st.Page("pages/numbers.py", title="Numbers", icon=":material/phone_iphone:"),
-        st.Page("pages/subscriptions.py", title="Subscriptions", icon=":material/group_work:"),
-        st.Page("pages/templates.py", title="Templates", icon=":material/chat:"),
-        st.Page("pages/ecosystem.py", title="Ecosystem", icon=":material/hub:"),
+        st.Page(spec.path, title=spec.title, icon=spec.icon, default=index == 0)
+        for index, spec in enumerate(PAGES)
+        if not spec.admin_only
     ]
-    sections = {"Fleet": fleet}
-    if actor.role >= Role.ADMIN:
-        sections["Admin"] = [
-            st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"),
-            st.Page("pages/audit.py", title="Audit log", icon=":material/history:"),
-            st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"),
-        ]
-    return st.navigation(sections)
+    admin = [
+        st.Page(spec.path, title=spec.title, icon=spec.icon)
+        if is_admin
+        else st.Page(partial(admins_only, spec.title), title=spec.title, url_path=spec.url_path, visibility="hidden")
+        for spec in PAGES
+        if spec.admin_only
+    ]
+    return st.navigation({"Fleet": fleet, "Admin": admin})
+
+
+def admins_only(title: str) -> None:
+    st.title(title)
+    st.info(f"{title} is for admins. Ask an admin for the role on the Users page.", icon=":material/lock:")
+
+
+def signed_out_navigation() -> StreamlitPage:
+    """Only the sign-in screen, at every page's address: a link to /numbers shows it too."""
+    return st.navigation(
+        [
+            st.Page(sign_in_screen, title="Sign in", icon=":material/login:", default=True),
+            *[
+                st.Page(sign_in_screen, title="Sign in", url_path=spec.url_path, visibility="hidden")
+                for spec in PAGES[1:]
+            ],
+        ],
+        position="hidden",
+    )
 
 
 common.engine()  # the schema is brought up to date before any page reads
 if common.auth_enabled() and not st.user.get("is_logged_in"):
-    st.navigation([st.Page(sign_in_screen, title="Sign in", icon=":material/login:")], position="hidden").run()
+    signed_out_navigation().run()
 else:
     try:
         current = common.current_actor()

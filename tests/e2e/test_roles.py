@@ -49,3 +49,17 @@ def test_non_admins_get_no_write_form_and_only_analysts_download(
     expect(ui.download_buttons(page, "Download CSV")).to_have_count(1 if can_download else 0)
     ui.expect_no_exception(page)
     screenshot("Numbers")
+
+
+@pytest.mark.parametrize("address", ["import_data", "audit", "users"])
+def test_a_reader_opening_an_admin_page_address_is_told_it_is_for_admins(
+    app_as: Callable[[str], RunningApp], page: Page, address: str
+) -> None:
+    app = app_as("viewer")
+
+    ui.open_app(page, f"{app.base_url}/{address}")
+
+    expect(page.get_by_text("is for admins")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page.locator('[data-testid="stDataFrame"], [data-testid="stForm"]')).to_have_count(0)
+    ui.expect_no_exception(page)

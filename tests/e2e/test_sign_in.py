@@ -31,7 +31,7 @@ def app_with_sign_in(demo_database_url: str, tmp_path_factory: pytest.TempPathFa
         yield app
 
 
-@pytest.mark.parametrize("address", ["", "/numbers"], ids=["home", "numbers-address"])
+@pytest.mark.parametrize("address", ["", "/numbers", "/import_data"], ids=["home", "numbers-address", "import-address"])
 def test_signed_out_visitor_sees_only_the_sign_in_screen(
     app_with_sign_in: RunningApp, page: Page, screenshot: Callable[[str], Path], address: str
 ) -> None:
@@ -41,4 +41,5 @@ def test_signed_out_visitor_sees_only_the_sign_in_screen(
     expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)
     expect(page.locator('[data-testid="stDataFrame"], [data-testid="stForm"]')).to_have_count(0)
     expect(page.get_by_text("Local mode")).to_have_count(0)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
     screenshot(f"signed-out{address.replace('/', '-')}")
