@@ -106,9 +106,11 @@ def _iso_texts(column: pd.Series) -> list[str | None]:
 
 
 def to_json_bytes(frame: pd.DataFrame, columns: list[str] | None = None) -> bytes:
-    """A JSON array of objects, one per row, ISO times; JSON is not opened by spreadsheets, so values stay exact."""
+    """A JSON array of objects, one per row, ISO times; JSON is not opened by spreadsheets, so values stay exact.
+
+    The file ends with a newline, like the CSV, so it is a complete text file for `cat`, diffs and POSIX tools."""
     records = _prepared(frame, columns).to_dict(orient="records")
-    return json.dumps(records, ensure_ascii=False, indent=1).encode("utf-8")
+    return (json.dumps(records, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 def export_bytes(frame: pd.DataFrame, fmt: str, columns: list[str] | None = None) -> bytes:

@@ -1,16 +1,18 @@
 """CSV exports: a header, UTF-8, ISO times, empty cells for missing values, and cells a spreadsheet would run as a
-formula neutralised, written in the dialect of `DataFrame.to_csv` (minimal quoting, "\\n" line ends)."""
+formula neutralised, written in the dialect of `DataFrame.to_csv` (minimal quoting, "\\n" line ends).
+JSON exports: an array of objects with exact values. Both end with one newline."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
-from core.exports import to_csv_bytes
+from core.exports import export_bytes, to_csv_bytes, to_json_bytes
 
 
 def rows_of(data: bytes) -> list[list[str]]:
@@ -88,3 +90,35 @@ def test_only_the_chosen_columns_are_written_in_the_order_given():
 
 def test_an_empty_table_still_has_its_header():
     assert to_csv_bytes(pd.DataFrame({"workspace": [], "waba": []})) == b"workspace,waba\n"
+
+
+def test_json_is_an_array_of_rows_with_exact_values_and_iso_times():
+    frame = pd.DataFrame(
+        {
+            "display_name": ["=HYPERLINK(1)", "Café"],
+            "daily_limit": [1000, None],
+            "updated_at": pd.Series([datetime(2026, 3, 1, 9, 30, tzinfo=UTC), None], dtype="datetime64[us, UTC]"),
+        }
+    )
+
+    records = json.loads(to_json_bytes(frame).decode("utf-8"))
+
+    assert records == [
+        {"display_name": "=HYPERLINK(1)", "daily_limit": 1000, "updated_at": "2026-03-01T09:30:00+00:00"},
+        {"display_name": "Café", "daily_limit": None, "updated_at": None},
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("rows", [0, 1, 3], ids=["empty", "one-row", "three-rows"])
+def test_every_export_ends_with_exactly_one_newline(fmt, rows):
+    frame = pd.DataFrame({"waba": [f"WABA {i}" for i in range(rows)], "numbers": list(range(rows))})
+
+    data = export_bytes(frame, fmt)
+
+    assert data.endswith(b"\n")
+    assert not data.endswith(b"\n\n")
+
+
+def test_an_empty_table_is_an_empty_json_array():
+    assert to_json_bytes(pd.DataFrame({"workspace": [], "waba": []})) == b"[]\n"
