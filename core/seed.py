@@ -123,6 +123,15 @@ class FleetShape:
     names: str = "synthetic"
 
 
+# The demo shows what a manager watches for: a few numbers whose quality turned RED in their last days.
+DEMO_RED_EVERY = 19
+DEMO_RED_DAYS = 4
+
+
+def _turned_red(history: list[tuple[datetime, str, str, str]], days: int) -> list[tuple[datetime, str, str, str]]:
+    return [*history[:-days], *[(at, "RED", tier, status) for at, _, tier, status in history[-days:]]]
+
+
 DEMO_SHAPE = FleetShape(
     workspaces=3,
     portfolios=5,
@@ -414,6 +423,8 @@ class _FleetBuilder:
     def _number(self, workspace_id: int, waba_id: int, region: str, group_name: str, state: str) -> None:
         e164 = next(self.phones[region])
         history = self._history()
+        if self.shape.names == "demo" and state == "active" and len(self.rows[PhoneNumber]) % DEMO_RED_EVERY == 3:
+            history = _turned_red(history, DEMO_RED_DAYS)
         last = history[-1]
         number_id = self._add(
             PhoneNumber,
