@@ -20,28 +20,28 @@ if common.fleet_is_empty():
         common.empty_fleet_notice()
 else:
     st.subheader("Workspaces")
-    common.view_table(
+    common.table(
         "workspaces",
         "accounts_workspaces",
         ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
         {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
     )
     st.subheader("Business portfolios")
-    common.view_table(
+    common.table(
         "portfolios",
         "accounts_portfolios",
         ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
         {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
     )
     st.subheader("Portfolios connected to each workspace")
-    common.view_table(
+    common.table(
         "connections",
         "accounts_connections",
         ["workspace", "portfolio", "messaging_limit", "connected_at"],
         {"portfolio": "Connected portfolio", "connected_at": common.when_column("Connected", "YYYY-MM-DD")},
     )
     st.subheader("WhatsApp Business Accounts")
-    common.view_table(
+    common.table(
         "wabas",
         "accounts_wabas",
         ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],

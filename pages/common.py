@@ -322,7 +322,7 @@ def shown_columns(frame: pd.DataFrame, columns: list[str], tags: Iterable[str] =
 
 
 def table(
-    frame: pd.DataFrame,
+    source: pd.DataFrame | str,
     key: str,
     columns: list[str],
     labels: Mapping[str, Any] | None = None,
@@ -332,26 +332,23 @@ def table(
     **options: Any,
 ) -> Any:
     """A read-only table of `columns` in that order, labelled from COLUMNS (or `labels`), `tags` coloured,
-    inside a container keyed `box` (default `<key>_box`)."""
-    tags = [column for column in tags if column in columns]
-    return _draw_table(shown_columns(frame, columns, tags), key, columns, labels, tags, box, options)
+    inside a container keyed `box` (default `<key>_box`).
 
-
-def view_table(
-    view: str,
-    key: str,
-    columns: list[str],
-    labels: Mapping[str, Any] | None = None,
-    *,
-    tags: Iterable[str] = (),
-    box: str | None = None,
-    **options: Any,
-) -> Any:
-    """`table` of a cached read, e.g. `view_table("wabas", …)`: the Arrow table sent to the browser is cached
-    with the read, so a rerun neither copies the DataFrame out of the cache nor converts it again."""
+    `source` is a DataFrame, or the name of a cached read (`table("wabas", …)`): the Arrow table sent to the browser
+    is then kept with the read, so a rerun neither copies the DataFrame out of the cache nor converts it again."""
     tags = [column for column in tags if column in columns]
-    shown = _read_shown(database_url(), view, tuple(columns), tuple(tags))
-    return _draw_table(shown, key, columns, labels, tags, box, options)
+    if isinstance(source, str):
+        shown = _read_shown(database_url(), source, tuple(columns), tuple(tags))
+    else:
+        shown = shown_columns(source, columns, tags)
+    config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
+    config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
+    config.update(labels or {})
+    # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
+    with st.container(key=box or f"{key}_box"):
+        return st.dataframe(
+            shown, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
+        )
 
 
 def view_columns(view: str, *columns: str) -> list[list[Any]]:
@@ -382,25 +379,6 @@ def _read_shown(url: str, view: str, columns: tuple[str, ...], tags: tuple[str, 
                 del _SHOWN[stale]
             _SHOWN[key] = shown
     return shown
-
-
-def _draw_table(
-    shown: pa.Table,
-    key: str,
-    columns: list[str],
-    labels: Mapping[str, Any] | None,
-    tags: list[str],
-    box: str | None,
-    options: dict[str, Any],
-) -> Any:
-    config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
-    config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
-    config.update(labels or {})
-    # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
-    with st.container(key=box or f"{key}_box"):
-        return st.dataframe(
-            shown, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
-        )
 
 
 TABLE_PAGE_SIZE = 100  # rows a long table sends to the browser at a time

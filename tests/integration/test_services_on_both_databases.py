@@ -21,7 +21,7 @@ from core.errors import (
 from tests import builders
 from tests.builders import ADMIN, VIEWER
 from tests.fixtures.meta import support
-from tests.unit.db_state import row_counts
+from tests.unit.db_state import HISTORY_TABLES, row_counts
 
 PARIS_MOBILE = "+33612345678"
 
@@ -164,21 +164,7 @@ def test_the_database_refuses_a_waba_in_a_missing_workspace(engine: Engine) -> N
         )
 
 
-@pytest.mark.parametrize(
-    "table",
-    [
-        "workspaces",
-        "portfolios",
-        "workspace_portfolios",
-        "wabas",
-        "phone_numbers",
-        "subscription_groups",
-        "message_templates",
-        "number_health_snapshots",
-        "audit_log",
-        "field_event_times",
-    ],
-)
+@pytest.mark.parametrize("table", HISTORY_TABLES)
 def test_the_database_refuses_to_delete_history(engine: Engine, table: str) -> None:
     support.lucky_shrub_fleet(engine)
     imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/quality_flagged.json"))

@@ -9,6 +9,20 @@ from sqlalchemy import Engine, func, select
 
 from core.db import AuditEntry, Base
 
+# The tables whose rows are history: the database refuses to delete any of them (users excepted).
+HISTORY_TABLES = [
+    "workspaces",
+    "portfolios",
+    "workspace_portfolios",
+    "wabas",
+    "phone_numbers",
+    "subscription_groups",
+    "message_templates",
+    "number_health_snapshots",
+    "audit_log",
+    "field_event_times",
+]
+
 
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table, for every table of the schema."""

@@ -11,20 +11,7 @@ from core.db import Base
 from tests import builders
 from tests.builders import ADMIN
 from tests.fixtures.meta import support
-from tests.unit.db_state import row_counts
-
-DOMAIN_TABLES = [
-    "workspaces",
-    "portfolios",
-    "workspace_portfolios",
-    "wabas",
-    "phone_numbers",
-    "subscription_groups",
-    "message_templates",
-    "number_health_snapshots",
-    "audit_log",
-    "field_event_times",
-]
+from tests.unit.db_state import HISTORY_TABLES, row_counts
 
 
 def a_fleet_with_one_of_everything(engine: Engine) -> None:
@@ -34,10 +21,10 @@ def a_fleet_with_one_of_everything(engine: Engine) -> None:
 
 
 def test_every_table_but_the_users_roles_is_history() -> None:
-    assert set(DOMAIN_TABLES) == set(Base.metadata.tables) - {"users"}
+    assert set(HISTORY_TABLES) == set(Base.metadata.tables) - {"users"}
 
 
-@pytest.mark.parametrize("table", DOMAIN_TABLES)
+@pytest.mark.parametrize("table", HISTORY_TABLES)
 def test_the_database_refuses_to_delete_rows(sqlite_engine: Engine, table: str) -> None:
     a_fleet_with_one_of_everything(sqlite_engine)
     before = row_counts(sqlite_engine)
