@@ -457,8 +457,22 @@ def reattach_number(
         active = active_group_of(session, number.id)
         model.ensure_number_unbound(e164, active.name if active else None)
         model.ensure_can_add_number(waba.name, count_active_groups(session, waba.id))
-        _open_group(session, actor, waba, number, group_name, now)
+        _open_group(session, actor, waba, number, group_name, now, before=_previous_binding(session, number.id))
         return NumberAdded(e164=e164, group_name=group_name, waba_name=waba.name, reattached=True)
+
+
+def _previous_binding(session: Session, number_id: int) -> dict[str, Any] | None:
+    """Where a number being re-attached was last bound, for the audit entry."""
+    group = latest_group_of(session, number_id)
+    if group is None:
+        return None
+    waba = session.get_one(Waba, group.waba_id)
+    return {
+        "group": group.name,
+        "waba": waba.meta_waba_id,
+        "workspace": session.get_one(Workspace, group.workspace_id).name,
+        "archived_at": group.archived_at.isoformat() if group.archived_at else None,
+    }
 
 
 def _lock_active_waba(session: Session, meta_waba_id: str) -> Waba:
@@ -475,6 +489,8 @@ def _open_group(
     number: PhoneNumber,
     group_name: str,
     now: datetime,
+    *,
+    before: dict[str, Any] | None = None,
 ) -> None:
     workspace = session.get_one(Workspace, waba.workspace_id)
     ensure_group_name_free(session, workspace, group_name)
@@ -493,7 +509,7 @@ def _open_group(
         "waba": waba.meta_waba_id,
         "workspace": workspace.name,
     }
-    record_audit(session, actor, "bind", "subscription_group", group_name, after=after, now=now)
+    record_audit(session, actor, "bind", "subscription_group", group_name, before=before, after=after, now=now)
 
 
 def archive_group(

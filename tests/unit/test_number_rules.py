@@ -21,7 +21,7 @@ from core.errors import (
 )
 from tests import builders
 from tests.builders import ADMIN
-from tests.unit.db_state import row_counts
+from tests.unit.db_state import audit_entries, row_counts
 
 PARIS_MOBILE = "+33612345678"
 
@@ -181,6 +181,14 @@ def test_reattach_binds_the_same_number_row_with_its_health_history(sqlite_engin
             .order_by(SubscriptionGroup.id)
         ).all()
     assert [tuple(g) for g in groups] == [("Paris", "archived"), ("Paris (moved)", "active")]
+    bind = audit_entries(sqlite_engine)[-1]
+    assert (bind["action"], bind["object_key"]) == ("bind", "Paris (moved)")
+    assert bind["before"] == {
+        "group": "Paris",
+        "waba": eu,
+        "workspace": "EU Brands",
+        "archived_at": (added_at + timedelta(days=2)).isoformat(),
+    }
     row = queries.numbers_table(sqlite_engine).iloc[0]
     assert (row["workspace"], row["subscription_group"], row["group_state"]) == (
         "Americas Retail",
