@@ -50,16 +50,6 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT
 
 
-def _neutralized(column: pd.Series) -> pd.Series:
-    text = column.astype("string")
-    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False) & ~text.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(
-        False
-    )
-    if not risky.any():
-        return column
-    return column.where(~risky, "'" + text)
-
-
 def to_csv_bytes(frame: pd.DataFrame, columns: list[str] | None = None) -> bytes:
     """CSV text for a spreadsheet: header row, UTF-8, ISO times, formula-looking cells neutralised.
 
