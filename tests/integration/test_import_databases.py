@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, select
 
 from core import imports, queries
-from core.db import FieldEventTime
-from core.errors import FleetError
-from core.imports import ImportRejected, ImportRequest
+from core.db import FieldEventTime, NumberHealthSnapshot, PhoneNumber, write_session
+from core.errors import FleetError, NumberAlreadyExists
+from core.imports import ImportRejected, ImportRequest, apply
 from tests.builders import ADMIN, french_mobile
 from tests.fixtures.meta import support
+from tests.unit.db_state import audit_entries
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -64,6 +65,33 @@ def test_a_listing_of_a_whole_waba_is_written_in_bulk(fleet: Engine) -> None:
     active = queries.groups_table(fleet, state="active")
     assert (active["waba_id"] == support.WABA_EU).sum() == 19
     assert queries.numbers_table(fleet)["meta_phone_number_id"].notna().sum() == 21
+
+
+def test_history_and_audit_rows_keep_their_times_and_text_exactly(fleet: Engine) -> None:
+    name = 'Lucky Shrub "Café" \\ 東京 \\N'  # quotes, backslashes, non-ASCII: what a bulk write must not mangle
+    listed = {"display_phone_number": "+1 555-078-3881", "verified_name": name, "quality_rating": "RED"}
+
+    in_paris = NOW.astimezone(timezone(timedelta(hours=1)))  # the same instant, written with another offset
+    request = ImportRequest("meta-numbers", page(listed), "p.json", waba=support.WABA_US)
+
+    imports.run_import(fleet, ADMIN, request, now=in_paris)
+
+    with fleet.connect() as connection:
+        latest = connection.execute(
+            select(
+                NumberHealthSnapshot.recorded_at,
+                NumberHealthSnapshot.quality_rating,
+                NumberHealthSnapshot.quality_changed,
+                NumberHealthSnapshot.source,
+            )
+            .order_by(NumberHealthSnapshot.id.desc())
+            .limit(1)
+        ).one()
+    assert tuple(latest) == (NOW, "RED", True, "meta-listing")
+    update = next(e for e in reversed(audit_entries(fleet)) if e["action"] == "update")
+    assert update["after"]["display_name"] == name
+    assert update["at"] == NOW
+    assert queries.numbers_table(fleet).set_index("phone_e164").loc[support.US_MAIN, "display_name"] == name
 
 
 def test_a_day_of_webhooks_lands_the_same_on_both_databases_and_replays_to_nothing(fleet: Engine) -> None:
@@ -147,3 +175,13 @@ def test_two_listings_racing_for_the_last_slots_of_a_waba_leave_at_most_twenty(f
     active = queries.groups_table(fleet, state="active")
     assert (active["waba_id"] == support.WABA_EU).sum() == 11
     assert "would exceed the maximum of 20" in next(o for o in outcomes if o != "imported")
+
+
+def test_bulk_rows_that_break_a_unique_rule_give_its_named_error(fleet: Engine) -> None:
+    before = support.dump(fleet)
+    existing = {"e164": support.US_MAIN, **apply.NEW_NUMBER, "created_at": NOW, "updated_at": NOW}
+
+    with pytest.raises(NumberAlreadyExists), write_session(fleet) as session:
+        apply.insert_rows(session, apply.table_of(PhoneNumber), [existing])
+
+    assert support.dump(fleet) == before
