@@ -62,9 +62,8 @@ AnySelect = Select[*tuple[Any, ...]]
 def _read(engine: Engine, query: Executable) -> pd.DataFrame:
     with engine.connect() as connection:
         result = connection.execute(query)
-        # One fetchall (iterating asks the driver row by row); plain tuples: pandas probes Row objects attribute by
-        # attribute, several times slower.
-        return pd.DataFrame.from_records([tuple(row) for row in result.all()], columns=list(result.keys()))
+        # Plain tuples: pandas probes Row objects attribute by attribute, several times slower.
+        return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()))
 
 
 def current_groups() -> Subquery:
