@@ -91,13 +91,15 @@ def quality_bars(grouped: GroupedCounts, title: str) -> go.Figure:
     noun = grouped.group_noun
     subtitle = f" (top {len(labels) - 1} by at-risk numbers, the rest grouped)" if grouped.hidden_groups else ""
     figure.update_layout(
-        title={"text": title + subtitle},
+        title={"text": title + subtitle, "automargin": True},
         barmode="stack",
         height=BASE_HEIGHT + ROW_HEIGHT * len(labels),
+        # Above the bars, under the title: a legend under the plot met the axis's numbers on short charts.
         legend={
             "orientation": "h",
-            "yanchor": "top",
-            "y": -0.06,
+            "yanchor": "bottom",
+            "y": 1.0,
+            "x": 0,
             "title": {"text": "Quality rating"},
             "traceorder": "normal",
         },
