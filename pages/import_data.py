@@ -3,11 +3,15 @@ apply them in one transaction. Parsing, checks and the plan all come from core.i
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from core import imports
+from core.config import load_settings
 from core.errors import FleetError, PermissionDenied
 from core.imports import csv_onboarding
+from core.imports.reading import human_size
 from core.model import Role, require_role
 from pages import common
 
@@ -69,7 +73,15 @@ def request_from_widgets() -> imports.ImportRequest | None:
         )
         prefix = right.text_input("Group name prefix (optional)", key="import_group_prefix", on_change=forget_preview)
         prefix = prefix or None
-    upload = st.file_uploader("File", type=FILE_TYPES[kind], key="import_file", on_change=forget_preview)
+    limit = load_settings().max_import_bytes
+    upload = st.file_uploader(
+        "File",
+        type=FILE_TYPES[kind],
+        key="import_file",
+        on_change=forget_preview,
+        max_upload_size=max(1, math.ceil(limit / 2**20)),  # the browser refuses larger files before sending them
+        help=f"Files up to {human_size(limit)} (FLEET_MAX_IMPORT_BYTES).",
+    )
     pasted = st.text_area("…or paste the content", key="import_text", height=120, on_change=forget_preview)
     if upload is not None:
         return imports.ImportRequest(kind, upload.getvalue(), upload.name, waba, prefix)

@@ -128,6 +128,25 @@ def test_an_import_over_the_size_limit_is_refused_with_the_sizes(
     assert "imports accept at most 1000 bytes (1,000 bytes)" in at.error[0].value
 
 
+@pytest.mark.parametrize(("limit", "shown_mb", "said"), [(None, 10, "10.0 MB"), ("3000000", 3, "2.9 MB")])
+def test_the_upload_box_takes_files_up_to_the_import_limit(
+    lucky_db: Engine,
+    open_page: Callable[..., AppTest],
+    monkeypatch: pytest.MonkeyPatch,
+    limit: str | None,
+    shown_mb: int,
+    said: str,
+) -> None:
+    if limit is not None:
+        monkeypatch.setenv("FLEET_MAX_IMPORT_BYTES", limit)
+    at = open_page("import_data.py")
+
+    uploader = at.file_uploader(key="import_file")
+
+    assert uploader.proto.max_upload_size_mb == shown_mb
+    assert said in uploader.proto.help
+
+
 def test_the_preview_is_dropped_when_the_input_changes(lucky_db: Engine, open_page: Callable[..., AppTest]) -> None:
     at = open_page("import_data.py")
     preview_pasted(at, "webhook", support.read("webhooks/quality_flagged.json").decode())
