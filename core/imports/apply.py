@@ -24,7 +24,7 @@ from core.db import (
     Waba,
     WorkspacePortfolio,
 )
-from core.imports.fleet import chunks
+from core.imports.fleet import NUMBER_FIELDS, chunks
 from core.imports.report import ImportPlan
 from core.model import Actor
 
@@ -34,19 +34,6 @@ def table_of(entity: Any) -> Table:
     return cast(Table, entity.__table__)
 
 
-# Every column of a new number, so each INSERT row has the same keys (one executemany).
-NEW_NUMBER: dict[str, Any] = {
-    "meta_phone_number_id": None,
-    "display_name": "",
-    "status": "PENDING",
-    "quality_rating": "NA",
-    "messaging_limit_tier": "TIER_NOT_SET",
-    "name_status": "NONE",
-    "throughput_level": None,
-    "code_verification_status": None,
-    "platform_type": None,
-    "account_mode": None,
-}
 TABLES: dict[str, Any] = {
     "phone_number": PhoneNumber,
     "portfolio": Portfolio,
@@ -167,7 +154,11 @@ def _create_numbers(
     insert_rows(
         session,
         table_of(PhoneNumber),
-        [{"e164": n.e164, **NEW_NUMBER, **dict(n.values), "created_at": now, "updated_at": now} for n in new],
+        # Every column in every row (one executemany): the plan gives a new number's values, defaults included.
+        [
+            {"e164": n.e164, **dict.fromkeys(NUMBER_FIELDS), **dict(n.values), "created_at": now, "updated_at": now}
+            for n in new
+        ],
     )
     number_ids = _ids_by(session, PhoneNumber.e164, PhoneNumber.id, [n.e164 for n in new])
     number_ids.update({n.e164: n.number_id for n in plan.numbers if n.number_id is not None})

@@ -35,12 +35,6 @@ SOURCE = "csv-onboarding"
 COLUMNS = ("workspace", "portfolio_id", "waba_id", "waba_name", "group", "phone", "display_name")
 OPTIONAL_COLUMNS = ("region",)
 HEADER_HELP = ",".join(COLUMNS) + "[," + ",".join(OPTIONAL_COLUMNS) + "]"
-NEW_NUMBER_VALUES = {
-    "status": "PENDING",
-    "quality_rating": "NA",
-    "messaging_limit_tier": "TIER_NOT_SET",
-    "name_status": "NONE",
-}
 
 
 @dataclass(frozen=True)
@@ -183,7 +177,7 @@ def plan_sheet(session: Session, plan: ImportPlan, sheet: Sheet, *, now: datetim
     _plan_connections(session, new_wabas, plan)
     for row in rows:
         waba = wabas.get(row.waba_id)
-        values = NEW_NUMBER_VALUES | {"display_name": row.display_name}
+        values = fleet.NEW_NUMBER | {"display_name": row.display_name}
         plan.numbers.append(
             CreateNumber(
                 row.e164,

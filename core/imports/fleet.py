@@ -49,6 +49,10 @@ NAME_FIELDS = ("display_name", "name_status")
 PORTFOLIO_FIELDS = ("messaging_limit", "max_phone_numbers_per_business", "max_phone_numbers_per_waba")
 WABA_FIELDS = ("status", "ban_state")
 TEMPLATE_FIELDS = ("meta_template_id", "category", "status", "quality_score")
+# What a new number starts as, from the table's column defaults: PENDING, quality NA, no tier yet…
+NEW_NUMBER: dict[str, Any] = {
+    name: column.default.arg for name in NUMBER_FIELDS if (column := PhoneNumber.__table__.c[name]).default is not None
+}
 
 
 def _rows(session: Session, query: Any) -> Any:

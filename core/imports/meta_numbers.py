@@ -550,13 +550,7 @@ def _plan_new_groups(
                 )
             )
             continue
-        values = {
-            "display_name": "",
-            "status": "PENDING",
-            "quality_rating": "NA",
-            "messaging_limit_tier": "TIER_NOT_SET",
-            "name_status": "NONE",
-        } | listed.values
+        values = fleet.NEW_NUMBER | listed.values
         if listed.meta_id:
             values["meta_phone_number_id"] = listed.meta_id
         plan.numbers.append(

@@ -14,6 +14,7 @@ from core import imports, queries
 from core.db import FieldEventTime, NumberHealthSnapshot, PhoneNumber, write_session
 from core.errors import FleetError, NumberAlreadyExists
 from core.imports import ImportRejected, ImportRequest, apply
+from core.imports.fleet import NEW_NUMBER
 from tests.builders import ADMIN, french_mobile
 from tests.fixtures.meta import support
 from tests.unit.db_state import audit_entries
@@ -179,7 +180,7 @@ def test_two_listings_racing_for_the_last_slots_of_a_waba_leave_at_most_twenty(f
 
 def test_bulk_rows_that_break_a_unique_rule_give_its_named_error(fleet: Engine) -> None:
     before = support.dump(fleet)
-    existing = {"e164": support.US_MAIN, **apply.NEW_NUMBER, "created_at": NOW, "updated_at": NOW}
+    existing = {"e164": support.US_MAIN, **NEW_NUMBER, "created_at": NOW, "updated_at": NOW}
 
     with pytest.raises(NumberAlreadyExists), write_session(fleet) as session:
         apply.insert_rows(session, apply.table_of(PhoneNumber), [existing])
