@@ -119,6 +119,16 @@ class ThroughputLevel(enum.StrEnum):
     NOT_APPLICABLE = "NOT_APPLICABLE"
 
 
+# A phone number's enumerated fields and the values Meta reports for each.
+NUMBER_ENUMS: dict[str, type[enum.StrEnum]] = {
+    "status": NumberStatus,
+    "quality_rating": QualityRating,
+    "messaging_limit_tier": MessagingLimitTier,
+    "name_status": NameStatus,
+    "throughput_level": ThroughputLevel,
+}
+
+
 class TemplateCategory(enum.StrEnum):
     MARKETING = "MARKETING"
     UTILITY = "UTILITY"

@@ -166,10 +166,8 @@ def numbers_table(engine: Engine, filters: NumberFilters | None = None) -> pd.Da
 
 
 _KNOWN_VALUES = {
-    "status": set(model.NumberStatus.__members__),
-    "quality_rating": set(model.QualityRating.__members__),
-    "messaging_limit_tier": set(model.MessagingLimitTier.__members__),
-    "name_status": set(model.NameStatus.__members__),
+    name: set(model.NUMBER_ENUMS[name].__members__)
+    for name in ("status", "quality_rating", "messaging_limit_tier", "name_status")
 }
 
 

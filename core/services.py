@@ -3,7 +3,6 @@ and commits as one transaction (nothing is written if anything fails)."""
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -580,20 +579,11 @@ def update_number_health(
         return apply_number_changes(session, actor, number, changes, now=now, source=source)
 
 
-_NUMBER_ENUMS: dict[str, type[enum.Enum]] = {
-    "quality_rating": model.QualityRating,
-    "messaging_limit_tier": model.MessagingLimitTier,
-    "status": model.NumberStatus,
-    "name_status": model.NameStatus,
-    "throughput_level": model.ThroughputLevel,
-}
-
-
 def _read_number_field(field: str, value: object) -> str:
     """Health values are read as Meta reports them (unknown ones kept); a display name is cleaned like any name."""
     if field == "display_name":
         return model.clean_name("display name", value, required=False)
-    return model.read_enum(field, value, _NUMBER_ENUMS[field]).value
+    return model.read_enum(field, value, model.NUMBER_ENUMS[field]).value
 
 
 def apply_number_changes(

@@ -26,6 +26,7 @@ from core.imports.reading import (
     Document,
     clean_imported_name,
     kind_of,
+    known_names,
     parse_json_documents,
     quick_e164,
     read_known_value,
@@ -38,14 +39,10 @@ KIND = "meta-numbers"
 SOURCE = "meta-listing"
 
 KNOWN_VALUES: dict[str, Any] = {
-    "status": model.NumberStatus,
-    "quality_rating": model.QualityRating,
-    "messaging_limit_tier": model.MessagingLimitTier,
-    "name_status": model.NameStatus,
+    **model.NUMBER_ENUMS,
     "code_verification_status": ("VERIFIED", "NOT_VERIFIED", "EXPIRED"),
     "platform_type": ("CLOUD_API", "ON_PREMISE", "NOT_APPLICABLE"),
     "account_mode": ("LIVE", "SANDBOX"),
-    "throughput_level": model.ThroughputLevel,
 }
 IMPORTED_FIELDS = {
     "id",
@@ -85,12 +82,8 @@ KNOWN_UNUSED_FIELDS = {
 ALL_FIELDS = frozenset(IMPORTED_FIELDS | KNOWN_UNUSED_FIELDS)
 
 
-def _names(known: Any) -> frozenset[str]:
-    return frozenset(known.__members__ if isinstance(known, type) else known)  # type: ignore[attr-defined]
-
-
 ENUM_KNOWN = tuple(
-    (name, _names(KNOWN_VALUES[name]))
+    (name, known_names(KNOWN_VALUES[name]))
     for name in (
         "status",
         "quality_rating",
@@ -101,8 +94,8 @@ ENUM_KNOWN = tuple(
         "account_mode",
     )
 )
-THROUGHPUT_KNOWN = _names(KNOWN_VALUES["throughput_level"])
-TIERS_KNOWN = _names(model.MessagingLimitTier)
+THROUGHPUT_KNOWN = known_names(KNOWN_VALUES["throughput_level"])
+TIERS_KNOWN = known_names(model.MessagingLimitTier)
 PAGE_KEYS = {"data", "paging", "summary"}
 
 

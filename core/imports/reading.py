@@ -147,7 +147,7 @@ def _clean_imported_text(field: str, value: str, required: bool) -> str:
 _KNOWN_NAMES: dict[int, tuple[object, frozenset[str]]] = {}
 
 
-def _names_of(known: Iterable[str] | type[enum.Enum]) -> frozenset[str]:
+def known_names(known: Iterable[str] | type[enum.Enum]) -> frozenset[str]:
     """The names an enum or collection allows, computed once per (module-level) collection."""
     if isinstance(known, frozenset):
         return known
@@ -167,7 +167,7 @@ def read_known_value(
     warnings: list[Notice],
 ) -> str:
     """An enumerated value reported by Meta: upper-cased; an unknown one is kept as given and reported."""
-    names = _names_of(known)
+    names = known_names(known)
     if type(raw) is str and raw in names:
         return raw
     if not isinstance(raw, str) or not raw.strip():
