@@ -70,14 +70,7 @@ def quality_bars(grouped: GroupedCounts, title: str) -> go.Figure:
                 insidetextanchor="middle",
                 marker={
                     "color": quality_color(quality),
-                    "pattern": {
-                        "shape": QUALITY_PATTERNS.get(quality, "+"),
-                        "fillmode": "overlay",  # keeps the palette colour under the pattern
-                        "fgcolor": "#000000",
-                        "fgopacity": 0.2,
-                        "size": 10,
-                        "solidity": 0.15,  # sparse enough for the segment's text to stay legible
-                    },
+                    "pattern": _pattern(QUALITY_PATTERNS.get(quality, "+")),
                     "line": {"color": "#FFFFFF", "width": 0.5},
                 },
                 customdata=list(zip(rows["key"], [quality] * len(rows), rows["examples"], rows["label"], strict=True)),
@@ -116,6 +109,11 @@ def quality_bars(grouped: GroupedCounts, title: str) -> go.Figure:
         clickmode="event+select",
     )
     return figure
+
+
+def _pattern(shape: str | list[str]) -> dict[str, object]:
+    """A bar's hatching, over its palette colour, sparse enough for the text on the bar to stay legible."""
+    return {"shape": shape, "fillmode": "overlay", "fgcolor": "#000000", "fgopacity": 0.2, "size": 10, "solidity": 0.15}
 
 
 def tier_heatmap(grouped: GroupedCounts, title: str = "Own messaging-limit tier of numbers per WABA") -> go.Figure:
@@ -189,14 +187,7 @@ def headroom_bars(headroom: Headroom, title: str = "Shared daily limit per sende
             textposition="auto",
             marker={
                 "color": [HEADROOM_COLORS[s] for s in rows["state"]],
-                "pattern": {
-                    "shape": [HEADROOM_PATTERNS[s] for s in rows["state"]],
-                    "fillmode": "overlay",
-                    "fgcolor": "#000000",
-                    "fgopacity": 0.2,
-                    "size": 10,
-                    "solidity": 0.15,
-                },
+                "pattern": _pattern([HEADROOM_PATTERNS[s] for s in rows["state"]]),
             },
             customdata=list(
                 zip(
