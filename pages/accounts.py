@@ -46,9 +46,7 @@ else:
         "accounts_wabas",
         ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],
         {
-            "active_numbers": st.column_config.ProgressColumn(
-                "Numbers (of 20)", format="%d", min_value=0, max_value=model.MAX_NUMBERS_PER_WABA
-            ),
+            "active_numbers": common.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
             "state": "State",
         },
     )

@@ -265,6 +265,11 @@ def when_column(label: str, fmt: str = "YYYY-MM-DD HH:mm") -> Any:
     return st.column_config.DatetimeColumn(label, format=fmt)
 
 
+def used_of(label: str, cap: int) -> Any:
+    """A count drawn as a bar against its cap: 'Numbers (of 20)'."""
+    return st.column_config.ProgressColumn(f"{label} (of {cap})", format="%d", min_value=0, max_value=cap)
+
+
 def _tags(label: str, palette: Mapping[str, str]) -> Any:
     """Coloured cells that keep their text label: a one-tag list per cell (see `shown_columns`)."""
     return st.column_config.MultiselectColumn(label, options=list(palette), color=list(palette.values()))

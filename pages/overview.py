@@ -32,9 +32,7 @@ common.table(
     "overview_workspaces",
     ["workspace", "portfolios", "wabas", "active_numbers", "number_capacity", "number_headroom"],
     {
-        "wabas": st.column_config.ProgressColumn(
-            "WABAs used (of 10)", format="%d", min_value=0, max_value=model.MAX_WABAS_PER_WORKSPACE
-        ),
+        "wabas": common.used_of("WABAs used", model.MAX_WABAS_PER_WORKSPACE),
         "number_capacity": st.column_config.NumberColumn("Number slots", help="20 per active WABA"),
         "number_headroom": "Free number slots",
     },
@@ -46,9 +44,7 @@ common.table(
     "overview_wabas",
     ["workspace", "waba", "portfolio", "active_numbers", "free_slots", "templates"],
     {
-        "active_numbers": st.column_config.ProgressColumn(
-            "Numbers used (of 20)", format="%d", min_value=0, max_value=model.MAX_NUMBERS_PER_WABA
-        ),
+        "active_numbers": common.used_of("Numbers used", model.MAX_NUMBERS_PER_WABA),
         "free_slots": "Free slots",
     },
 )

@@ -26,7 +26,7 @@ shown_wabas = st.multiselect(
 active = views.of_wabas(common.read("groups", state="active"), shown_wabas)
 archived = views.of_wabas(views.archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
 group_columns = ["workspace", "waba", "subscription_group", "phone_e164", "display_name", "created_at"]
-numbers_used = st.column_config.ProgressColumn("Numbers (of 20)", format="%d", min_value=0, max_value=20)
+numbers_used = common.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
 
 st.subheader("Numbers per WABA")
 common.table(
