@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, make_url, select, text
 
 from core import imports, model, queries, seed, services
-from core.db import NumberHealthSnapshot, PhoneNumber, Portfolio, SubscriptionGroup, Waba, make_engine, write_session
+from core.db import PhoneNumber, Portfolio, SubscriptionGroup, Waba, make_engine, write_session
 from core.imports.reading import decode, parse_json_documents
 from core.migrate import upgrade
 from core.model import Actor, Role
@@ -109,16 +109,7 @@ def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
                         setattr(number, name, values[name])
                     number.updated_at = now
                     if set(before) & set(HEALTH):
-                        session.add(
-                            NumberHealthSnapshot(
-                                phone_number_id=number.id,
-                                recorded_at=now,
-                                quality_rating=number.quality_rating,
-                                messaging_limit_tier=number.messaging_limit_tier,
-                                status=number.status,
-                                source="meta-listing",
-                            )
-                        )
+                        services.record_health_snapshot(session, number, now=now, source="meta-listing")
                     services.record_audit(
                         session,
                         ADMIN,

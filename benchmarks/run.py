@@ -202,41 +202,34 @@ def is_write(statement: str) -> bool:
     return statement.lstrip().upper().startswith(("INSERT", "UPDATE"))
 
 
-Write = tuple[str, Any, Any]  # ("sql", statement, parameters) or ("copy", table, rows)
-
-
 @contextmanager
-def captured_writes(engine: Engine) -> Iterator[list[Write]]:
-    """The writes an import sends, in order: its INSERT/UPDATE statements with their parameters, and the rows it
-    streams with COPY on PostgreSQL (which no statement event sees)."""
-    writes: list[Write] = []
+def captured_writes(engine: Engine) -> Iterator[list[tuple[Any, Any]]]:
+    """The writes an import sends, in order, filled in when the block ends: its INSERT/UPDATE statements with their
+    parameters, and (table, rows) for what it streams with COPY on PostgreSQL (which no statement event sees)."""
+    writes: list[tuple[Any, Any]] = []
     bulk_insert = apply.insert_rows
+    with captured_statements(engine) as sent:
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if is_write(statement):
-            writes.append(("sql", statement, parameters))
+        def recorded_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+            if session.get_bind().dialect.name == "postgresql":
+                sent.append((table, rows))
+            bulk_insert(session, table, rows)
 
-    def recorded_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-        if session.get_bind().dialect.name == "postgresql":
-            writes.append(("copy", table, rows))
-        bulk_insert(session, table, rows)
-
-    event.listen(engine, "before_cursor_execute", record)
-    apply.insert_rows = recorded_insert  # type: ignore[assignment]
-    try:
-        yield writes
-    finally:
-        apply.insert_rows = bulk_insert  # type: ignore[assignment]
-        event.remove(engine, "before_cursor_execute", record)
+        apply.insert_rows = recorded_insert  # type: ignore[assignment]
+        try:
+            yield writes
+        finally:
+            apply.insert_rows = bulk_insert  # type: ignore[assignment]
+    writes += [(target, values) for target, values in sent if not isinstance(target, str) or is_write(target)]
 
 
-def replayed_writes(engine: Engine, writes: list[Write]) -> None:
+def replayed_writes(engine: Engine, writes: list[tuple[Any, Any]]) -> None:
     """An import's writes as it sent them, straight through the driver in one transaction (triggers and indexes
     included): the database's own share of an import, the part no client code can save."""
     with Session(engine.execution_options(fleet_write=True)) as session, session.begin():
         cursor = session.connection().connection.cursor()
-        for kind, target, values in writes:
-            if kind == "copy":
+        for target, values in writes:
+            if not isinstance(target, str):
                 apply.insert_rows(session, target, values)
             elif isinstance(values, list):
                 cursor.executemany(target, values)
