@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -137,6 +138,7 @@ class SqliteState:
     @contextmanager
     def fresh(self) -> Iterator[Engine]:
         shutil.copyfile(self.saved, self.path)
+        settle(self.path)
         engine = make_engine(f"sqlite:///{self.path}")
         try:
             yield engine
@@ -151,6 +153,16 @@ class SqliteState:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
         shutil.copyfile(self.path, self.saved)
+
+
+def settle(path: Path) -> None:
+    """Flush a restored copy to disk before it is timed: otherwise the copy's own writeback (the whole file) runs
+    during the import and blocks its first writes (measured: 1.06 s → 0.76 s for the 10,000-number listing)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class PostgresState:
