@@ -275,7 +275,7 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
     """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPhoneNumber("Phone number is required.")
-    text = raw.strip()
+    text = _plain_phone_text(raw).strip()
     if len(text) > 40:
         raise InvalidPhoneNumber(f"Phone number '{text[:40]}…' is too long.")
     region_code = region.strip().upper() if region else None
@@ -287,6 +287,7 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
     except phonenumbers.NumberParseException as error:
         reason = _PARSE_REASONS.get(error.error_type, str(error))
         raise InvalidPhoneNumber(f"Phone number '{text}' is invalid: {reason}.") from None
+    parsed = _without_old_mexican_mobile_prefix(parsed)
     possibility = phonenumbers.is_possible_number_with_reason(parsed)
     if possibility not in (
         phonenumbers.ValidationResult.IS_POSSIBLE,
@@ -294,10 +295,30 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
     ):
         reason = _POSSIBILITY_REASONS.get(possibility, "impossible number")
         raise InvalidPhoneNumber(f"Phone number '{text}' is impossible: {reason}.")
+    if parsed.extension:
+        raise InvalidPhoneNumber(
+            f"Phone number '{text}' has an extension ({parsed.extension}); a WhatsApp number has none."
+        )
     if strict and not phonenumbers.is_valid_number(parsed):
         where = phonenumbers.region_code_for_number(parsed) or f"+{parsed.country_code}"
         raise InvalidPhoneNumber(f"Phone number '{text}' is not a valid number in {where}.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plain_phone_text(text: str) -> str:
+    """Every kind of space (no-break, narrow, thin…) as a plain space, and no invisible marks (text direction,
+    zero-width space, byte order mark): numbers pasted from web pages and spreadsheets carry them."""
+    if text.isascii():
+        return text
+    return "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _without_old_mexican_mobile_prefix(parsed: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """Mexican mobiles were dialled +52 1 … until 2019, and WhatsApp ids still spell them so: the same number."""
+    national = str(parsed.national_number)
+    if parsed.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        return phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+    return parsed
 
 
 def _with_plus_if_international(text: str, region_code: str | None) -> str:

@@ -20,7 +20,7 @@ def _example(region: str) -> phonenumbers.PhoneNumber | None:
 
 
 REGIONS_WITH_EXAMPLES = sorted(r for r in phonenumbers.SUPPORTED_REGIONS if _example(r) is not None)
-SEPARATORS = [" ", "-", ".", "", "  ", " - "]
+SEPARATORS = [" ", "-", ".", "", "  ", " - ", "\u00a0", "\u202f", "\u2009", "\u2011"]
 
 
 @st.composite
@@ -113,6 +113,43 @@ def test_invalid_or_impossible_number_is_refused_with_the_reason(typed: str, reg
         normalize_phone_number(typed, region)
 
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "+33\u202f6\u202f12\u202f34\u202f56\u202f78",  # narrow no-break spaces: French number formatting
+        "+33\u20096\u200912\u200934\u200956\u200978",  # thin spaces
+        "\u202a+33 6 12 34 56 78\u202c",  # direction marks around a number copied from a right-to-left page
+        "\u2066+33\u00a06\u00a012\u00a034\u00a056\u00a078\u2069",
+        "+33 6\u200b12 34 56 78",  # a zero-width space
+        "\ufeff+33612345678",
+    ],
+    ids=[
+        "narrow-no-break-spaces",
+        "thin-spaces",
+        "embedding-marks",
+        "isolates-and-no-break-spaces",
+        "zero-width",
+        "bom",
+    ],
+)
+def test_a_number_pasted_with_unicode_spaces_or_invisible_marks_is_read(pasted: str) -> None:
+    assert normalize_phone_number(pasted) == "+33612345678"
+
+
+def test_a_number_with_an_extension_is_refused_not_cut_short() -> None:
+    with pytest.raises(InvalidPhoneNumber) as refused:
+        normalize_phone_number("+1 631 555 5555 ext. 12")
+
+    assert "extension" in str(refused.value)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_mexican_mobile_with_the_old_1_after_the_country_code_is_the_same_number(strict: bool) -> None:
+    # WhatsApp ids still spell Mexican mobiles 52 1 …; the 1 was dropped from the numbering plan in 2019.
+    assert normalize_phone_number("+52 1 55 1234 5678", strict=strict) == "+525512345678"
+    assert normalize_phone_number("5215512345678", strict=strict) == "+525512345678"
 
 
 def test_meta_test_numbers_outside_the_numbering_plan_are_read_when_not_strict() -> None:
