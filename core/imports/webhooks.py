@@ -289,9 +289,10 @@ def _read_account(value: dict[str, Any], base: Event, warnings: list[Notice]) ->
     if ban_info is not None:
         if not isinstance(ban_info, dict) or ban_info.get("waba_ban_state") is None:
             raise InvalidInput("Field 'ban_info' must be an object with 'waba_ban_state'.")
-        ban_state = read_known_value(
-            "waba_ban_state", ban_info["waba_ban_state"], WABA_STATUS_BY_BAN_STATE, base.where, warnings
-        )
+        raw_state = ban_info["waba_ban_state"]
+        if isinstance(raw_state, list) and len(raw_state) == 1:  # older Graph API versions: ["DISABLE"]
+            raw_state = raw_state[0]
+        ban_state = read_known_value("waba_ban_state", raw_state, WABA_STATUS_BY_BAN_STATE, base.where, warnings)
         status = WABA_STATUS_BY_BAN_STATE.get(ban_state, status)
         ban_date = optional_text("waba_ban_date", ban_info.get("waba_ban_date"))
         details.append(f"ban state {ban_state}" + (f" on {ban_date}" if ban_date else ""))

@@ -128,6 +128,16 @@ def test_a_ban_disables_the_waba_and_a_reinstatement_reactivates_it(fleet: Engin
     assert (disabled, reinstated) == ("DISABLED", "ACTIVE")
 
 
+def test_a_ban_state_sent_in_a_one_item_list_is_read_like_the_plain_value(fleet: Engine) -> None:
+    payload = json.loads(support.read("webhooks/account_disabled.json"))
+    ban_info = payload["entry"][0]["changes"][0]["value"]["ban_info"]
+    ban_info["waba_ban_state"] = [ban_info["waba_ban_state"]]  # the shape of older Graph API versions
+
+    deliver_payload(fleet, payload)
+
+    assert queries.wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "DISABLED"
+
+
 def test_an_account_violation_is_reported_and_changes_nothing(fleet: Engine) -> None:
     before = support.dump(fleet)
 
