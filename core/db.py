@@ -131,6 +131,7 @@ class PhoneNumber(Base):
     """A sender number, stored once in E.164 whatever format it was typed in."""
 
     __tablename__ = "phone_numbers"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 80}},)  # room for in-place updates (migration 0006)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     e164: Mapped[str] = mapped_column(String(20), unique=True)
     meta_phone_number_id: Mapped[str | None] = mapped_column(MetaId, unique=True)
@@ -267,6 +268,7 @@ class FieldEventTime(Base):
     """
 
     __tablename__ = "field_event_times"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 80}},)
     object_type: Mapped[str] = mapped_column(String(30), primary_key=True)
     object_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str] = mapped_column(String(60), primary_key=True)

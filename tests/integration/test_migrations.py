@@ -116,3 +116,31 @@ def test_the_field_clocks_guard_is_lifted_by_its_downgrade_and_restored_by_the_u
     with pytest.raises(DatabaseError, match="fleet: DELETE on field_event_times is not allowed"):
         clocks_left_after_a_delete(empty_engine)
     assert is_up_to_date(empty_engine)
+
+
+def fill_factors(engine: Engine) -> dict[str, str | None]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT relname, (SELECT option FROM unnest(reloptions) AS option WHERE option LIKE 'fillfactor=%') "
+                "FROM pg_class WHERE relname IN ('phone_numbers', 'field_event_times')"
+            )
+        )
+        return dict(rows.all())
+
+
+@pytest.mark.postgres
+def test_numbers_and_clocks_keep_room_for_in_place_updates_on_postgresql(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        upgrade(engine)
+        upgraded = fill_factors(engine)
+        migrate_to(engine, "0005")
+        downgraded = fill_factors(engine)
+        migrate_to(engine, "head")
+
+        assert upgraded == {"phone_numbers": "fillfactor=80", "field_event_times": "fillfactor=80"}
+        assert downgraded == {"phone_numbers": None, "field_event_times": None}
+        assert fill_factors(engine) == upgraded
+    finally:
+        engine.dispose()
