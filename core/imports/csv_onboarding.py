@@ -1,6 +1,7 @@
 """CSV bulk onboarding: many WABAs, subscription groups and numbers at once, all or nothing.
 
-Header (UTF-8, comma- or semicolon-separated, any column order):
+Header (UTF-8, comma- or semicolon-separated, any column order; names in any case, spaces or hyphens for the
+underscores: "Portfolio ID" reads as portfolio_id):
     workspace,portfolio_id,waba_id,waba_name,group,phone,display_name[,region]
 - workspace: an existing workspace (workspaces are not created by an import);
 - portfolio_id: the Meta business id of an existing portfolio; connected to the workspace if it is not yet;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,7 +94,7 @@ def parse_sheet(text: str) -> Sheet:
 
 
 def _check_header(header: list[str], sheet: Sheet) -> list[str]:
-    columns = [cell.strip().lower() for cell in header]
+    columns = [_column_name(cell) for cell in header]
     unknown = [c for c in columns if c not in COLUMNS + OPTIONAL_COLUMNS]
     missing = [c for c in COLUMNS if c not in columns]
     repeated = sorted(c for c, count in Counter(columns).items() if count > 1)
@@ -102,12 +104,34 @@ def _check_header(header: list[str], sheet: Sheet) -> list[str]:
     return columns
 
 
+def _column_name(cell: str) -> str:
+    return re.sub(r"[\s\-]+", "_", cell.strip().lower())
+
+
+# What a spreadsheet writes for a long number kept as a number: 3.36123E+10 (digits lost) or 33612345678.0.
+_SPREADSHEET_NUMBER = re.compile(r"\d(\.\d+)?[eE]\+\d+|\d+\.0+")
+DIGIT_COLUMNS = ("phone", "portfolio_id", "waba_id")
+
+
+def _spreadsheet_numbers(raw: dict[str, str]) -> list[str]:
+    return [
+        f"column '{name}' was turned into a number by a spreadsheet ({raw[name].strip()!r}): format the column as "
+        "text and type the value again."
+        for name in DIGIT_COLUMNS
+        if _SPREADSHEET_NUMBER.fullmatch(raw[name].strip())
+    ]
+
+
 def _read_row(line: int, cells: list[str], columns: list[str], sheet: Sheet) -> None:
     where = f"line {line}"
     if len(cells) != len(columns):
         sheet.errors.append(Problem(where, f"has {len(cells)} field(s); the header has {len(columns)}."))
         return
     raw = dict(zip(columns, cells, strict=True))
+    mangled = _spreadsheet_numbers(raw)
+    if mangled:
+        sheet.errors += [Problem(where, problem) for problem in mangled]
+        return
     values: dict[str, str] = {}
     problems: list[str] = []
     for name, clean in (

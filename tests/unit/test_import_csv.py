@@ -95,6 +95,37 @@ def test_a_semicolon_sheet_saved_by_excel_is_onboarded(fleet: Engine) -> None:
     ]
 
 
+def test_a_header_written_in_words_is_read_like_the_documented_one(fleet: Engine) -> None:
+    header = "Workspace, Portfolio ID ,WABA id,WABA-Name,Group,Phone,Display name,Region"
+    text = f"{header}\n{row(support.WABA_US, 'US orders', '+1 201-555-0123')},\n"
+
+    onboard(fleet, text)
+
+    groups = queries.groups_table(fleet, state="active").set_index("subscription_group")
+    assert groups.loc["US orders", "phone_e164"] == "+12015550123"
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [
+        ((support.WABA_US, "3.36123E+10"), "phone"),
+        ((support.WABA_US, "33612345678.0"), "phone"),
+        ("1.02290129340398E+14", "waba_id"),
+    ],
+    ids=["phone-in-scientific-notation", "phone-with-decimals", "waba-id-in-scientific-notation"],
+)
+def test_a_value_a_spreadsheet_turned_into_a_number_is_refused_with_how_to_fix_it(
+    fleet: Engine, cells: tuple[str, str] | str, column: str
+) -> None:
+    waba, phone = cells if isinstance(cells, tuple) else (cells, "+1 201-555-0123")
+
+    (problem,) = refused(fleet, f"{HEADER}\n{row(waba, 'US orders', phone)}\n")
+
+    assert problem.startswith("line 2: ")
+    assert f"column '{column}' was turned into a number by a spreadsheet" in problem
+    assert "format the column as text" in problem
+
+
 def test_every_bad_row_is_reported_by_line_and_nothing_is_written(fleet: Engine) -> None:
     problems = refused(fleet, support.read("csv/bad_rows.csv").decode())
 
