@@ -280,7 +280,9 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
         raise InvalidPhoneNumber(f"Phone number '{text[:40]}…' is too long.")
     region_code = region.strip().upper() if region else None
     if region_code and region_code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidPhoneNumber(f"Unknown country '{region}' for phone number '{text}'.")
+        raise InvalidPhoneNumber(
+            f"Unknown country '{region}' for phone number '{text}' (expected a two-letter code such as FR or US)."
+        )
     candidate = _with_plus_if_international(text, region_code)
     try:
         parsed = phonenumbers.parse(candidate, region_code)

@@ -92,6 +92,7 @@ def test_french_mobile_typed_in_any_common_format_is_one_e164(typed: str, region
         ("06 12 34 56 78", "US", "not a valid number"),
         ("", None, "required"),
         ("+33612345678", "XX", "Unknown country 'XX'"),
+        ("06 12 34 56 78", "France", "expected a two-letter code such as FR"),
     ],
     ids=[
         "letters",
@@ -106,6 +107,7 @@ def test_french_mobile_typed_in_any_common_format_is_one_e164(typed: str, region
         "invalid-for-the-region-given",
         "empty",
         "unknown-region",
+        "country-name-instead-of-code",
     ],
 )
 def test_invalid_or_impossible_number_is_refused_with_the_reason(typed: str, region: str | None, reason: str) -> None:
