@@ -22,6 +22,9 @@ FILE is the JSON of GET /{waba-id}/phone_numbers, as Meta returns it:
   one page                 {"data": [{"id": "…", "display_phone_number": "+1 631-555-5555", …}], "paging": {…}}
   several pages            a JSON array of pages, or JSON Lines with one page per line
   several WABAs            {"<WABA id>": <page or array of pages>, …}   (then leave out --waba)
+  WABAs with their numbers GET /{waba-id}?fields=phone_numbers{…}, or a page of
+                           GET /{business-id}/owned_whatsapp_business_accounts?fields=phone_numbers{…}
+                           (each WABA names itself: --waba may be left out)
 Numbers are matched by Meta phone-number id, else by E.164 (whatever Meta's formatting). A missing number is
 created in its own new subscription group, named after the number (or "PREFIX +E164"); a known one is updated
 (display name, status, quality, tier, name status, throughput, code verification, platform, account mode);

@@ -24,8 +24,9 @@ FILE_TYPES = {
 }
 FORMAT_HELP = {
     "meta-numbers": "The JSON Meta returns for `GET /{waba-id}/phone_numbers` — one page, an array of pages or JSON "
-    'Lines — or `{"<WABA id>": <page or pages>, …}` for several WABAs. Missing numbers are created, each in its '
-    "own new subscription group; known ones are updated.",
+    'Lines — or `{"<WABA id>": <page or pages>, …}` for several WABAs, or WABAs read with their `phone_numbers` '
+    "field (`GET /{waba-id}?fields=phone_numbers{…}`, or a portfolio's `owned_whatsapp_business_accounts`). "
+    "Missing numbers are created, each in its own new subscription group; known ones are updated.",
     "webhook": 'Webhook payloads (`"object": "whatsapp_business_account"`): one envelope, an array, or JSON Lines. '
     "Replays change nothing; older events never overwrite newer ones.",
     "csv": f"UTF-8 CSV with the header `{csv_onboarding.HEADER_HELP}`. Workspaces must exist; unknown WABAs are "

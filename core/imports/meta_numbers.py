@@ -25,6 +25,7 @@ from core.imports import fleet
 from core.imports.reading import (
     Document,
     clean_imported_name,
+    graph_api_error,
     kind_of,
     known_names,
     parse_json_documents,
@@ -147,7 +148,14 @@ def _pages_by_waba(
     documents: list[Document], waba_id: str | None, listing: Listing
 ) -> list[tuple[str, list[tuple[str, Any]]]]:
     """[(WABA id, [(where, page), …])] for each accepted file shape."""
+    refusal = _not_a_listing(documents)
+    if refusal is not None:
+        listing.errors.append(refusal)
+        return []
     single = documents[0].value if len(documents) == 1 and documents[0].line is None else None
+    nested = _nested_listings(single)
+    if nested is not None:
+        return _with_waba_option(nested, waba_id, listing)
     if isinstance(single, dict) and "data" not in single:
         if waba_id is not None:
             listing.errors.append(Problem("--waba", "the file maps WABA ids to listings; leave out --waba."))
@@ -170,6 +178,55 @@ def _pages_by_waba(
     if isinstance(single, list):
         return [(waba_id, [(f"page {i + 1}", page) for i, page in enumerate(single)])]
     return [(waba_id, [(document.at() if document.line else "page 1", document.value) for document in documents])]
+
+
+def _not_a_listing(documents: list[Document]) -> Problem | None:
+    """A file that is plainly something else than a listing: a saved Graph API error, or one phone number."""
+    for document in documents:
+        error = graph_api_error(document.value)
+        if error is not None:
+            return Problem(document.at(), f"this is an error from the Graph API, not a listing: {error}.")
+        if isinstance(document.value, dict) and "display_phone_number" in document.value:
+            return Problem(
+                document.at(),
+                "this is one phone number, not a WABA's listing; save the answer of GET /{waba-id}/phone_numbers.",
+            )
+    return None
+
+
+def _nested_listings(value: object) -> list[tuple[str, list[tuple[str, Any]]]] | None:
+    """The listings inside WABAs read with their `phone_numbers` field: one WABA (GET /{waba-id}?fields=
+    phone_numbers{…}) or a page of them (GET /{business-id}/owned_whatsapp_business_accounts?fields=…); else None."""
+    if isinstance(value, dict) and isinstance(value.get("phone_numbers"), dict):
+        wabas = [value]
+    elif (
+        isinstance(value, dict)
+        and isinstance(value.get("data"), list)
+        and value["data"]
+        and all(isinstance(item, dict) and isinstance(item.get("phone_numbers"), dict) for item in value["data"])
+    ):
+        wabas = value["data"]
+    else:
+        return None
+    nested = []
+    for waba in wabas:
+        meta_id = read_meta_id("WABA id", waba.get("id"))
+        nested.append((meta_id, [(f"WABA {meta_id}, page 1", waba["phone_numbers"])]))
+    return nested
+
+
+def _with_waba_option(
+    nested: list[tuple[str, list[tuple[str, Any]]]], waba_id: str | None, listing: Listing
+) -> list[tuple[str, list[tuple[str, Any]]]]:
+    named = [meta_id for meta_id, _ in nested]
+    if waba_id is None or named == [waba_id]:
+        return nested
+    if len(named) == 1:
+        message = f"the file is the listing of WABA {named[0]}, not of {waba_id}; leave out --waba."
+    else:
+        message = "the file maps WABA ids to listings; leave out --waba."
+    listing.errors.append(Problem("--waba", message))
+    return []
 
 
 def _read_pages(waba_id: str, pages: list[tuple[str, Any]], listing: Listing) -> None:

@@ -96,6 +96,26 @@ def _looks_like_json_lines(text: str, error: json.JSONDecodeError) -> bool:
     return len(lines) > 1 and all(line.startswith("{") and line.endswith("}") for line in lines)
 
 
+def graph_api_error(value: object) -> str | None:
+    """What a saved Graph API error answer says ({"error": {"message", "type", "code"}}); None for anything else."""
+    if not isinstance(value, dict) or not isinstance(value.get("error"), dict) or "data" in value or "entry" in value:
+        return None
+    error = value["error"]
+    message = _one_line(error.get("message")) or "no message"
+    code = error.get("code")
+    details = [_one_line(error.get("type")), f"code {code}" if isinstance(code, int) else ""]
+    shown = ", ".join(part for part in details if part)
+    return message + (f" ({shown})" if shown else "")
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    """Free text from a file, shown in a message: one line, no control characters, at most `limit` characters."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"'{name}' is not a JSON number")
 

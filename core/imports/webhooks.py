@@ -28,6 +28,7 @@ from core.imports.fleet import Offer, Tracked
 from core.imports.reading import (
     Document,
     clean_imported_name,
+    graph_api_error,
     kind_of,
     optional_text,
     parse_json_documents,
@@ -144,6 +145,10 @@ def _read_envelope(envelope: Any, document: Document, prefix: str, stream: Strea
     where = document.at(prefix.rstrip(".") or "")
     if not isinstance(envelope, dict):
         stream.errors.append(Problem(where, f"expected a webhook envelope (an object), got {kind_of(envelope)}."))
+        return
+    error = graph_api_error(envelope)
+    if error is not None:
+        stream.errors.append(Problem(where, f"this is an error from the Graph API, not a webhook payload: {error}."))
         return
     if "object" not in envelope:
         stream.errors.append(Problem(where, f"missing field 'object' (expected '{ENVELOPE_OBJECT}')."))

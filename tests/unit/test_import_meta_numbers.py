@@ -71,6 +71,18 @@ def test_a_listing_creates_the_missing_number_in_its_own_group_and_updates_the_k
     assert support_line["portfolio_messaging_limit"] == "TIER_10K"
 
 
+def test_a_waba_read_with_its_phone_numbers_field_imports_like_its_listing(fleet: Engine) -> None:
+    page = json.loads(support.read("listings/lucky_shrub_us_page.json"))
+    nested = json.dumps({"id": support.WABA_US, "name": "Lucky Shrub US", "phone_numbers": page}).encode()
+
+    plain_plan = imports.plan_import(fleet, ADMIN, us_request(json.dumps(page).encode()), now=NOW)
+    result = imports.run_import(fleet, ADMIN, ImportRequest("meta-numbers", nested, "waba.json"), now=NOW)
+
+    assert result.written
+    assert result.plan.summary() == plain_plan.summary()
+    assert result.plan.fingerprint() == plain_plan.fingerprint()
+
+
 def test_the_plan_shows_each_change_before_and_after(fleet: Engine) -> None:
     plan = imports.plan_import(
         fleet,

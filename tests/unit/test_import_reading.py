@@ -157,6 +157,98 @@ def test_a_single_listing_needs_its_waba_and_a_map_of_wabas_refuses_one() -> Non
     assert [str(p) for p in mapped.errors] == ["--waba: the file maps WABA ids to listings; leave out --waba."]
 
 
+def us_page() -> dict[str, object]:
+    return json.loads(support.read("listings/lucky_shrub_us_page.json"))
+
+
+def eu_page() -> dict[str, object]:
+    first_page, *_ = json.loads(support.read("listings/two_wabas.json"))[support.WABA_EU]
+    return first_page  # type: ignore[no-any-return]
+
+
+def test_a_waba_read_with_its_phone_numbers_field_is_that_wabas_listing() -> None:
+    # GET /{waba-id}?fields=name,phone_numbers{…}
+    text = json.dumps({"id": support.WABA_US, "name": "Lucky Shrub US", "phone_numbers": us_page()})
+
+    without_option = meta_numbers.parse_listing(text, None)
+    same_waba = meta_numbers.parse_listing(text, support.WABA_US)
+    other_waba = meta_numbers.parse_listing(text, support.WABA_EU)
+
+    plain_page = meta_numbers.parse_listing(json.dumps(us_page()), support.WABA_US)
+    assert without_option.errors == same_waba.errors == []
+    assert [(n.meta_waba_id, n.e164) for n in without_option.numbers] == [
+        (support.WABA_US, n.e164) for n in plain_page.numbers
+    ]
+    assert len(plain_page.numbers) == 3
+    assert without_option.complete_wabas == {support.WABA_US}
+    assert [str(p) for p in other_waba.errors] == [
+        f"--waba: the file is the listing of WABA {support.WABA_US}, not of {support.WABA_EU}; leave out --waba."
+    ]
+
+
+def test_a_portfolios_wabas_read_with_their_phone_numbers_field_are_each_wabas_listing() -> None:
+    # GET /{business-id}/owned_whatsapp_business_accounts?fields=phone_numbers{…}
+    more = {"cursors": {"after": "QVFI"}, "next": "https://graph.facebook.com/v23.0/1/phone_numbers?after=QVFI"}
+    wabas = [
+        {"id": support.WABA_US, "phone_numbers": us_page()},
+        {"id": support.WABA_EU, "phone_numbers": {**eu_page(), "paging": more}},
+    ]
+    text = json.dumps({"data": wabas, "paging": {"cursors": {"before": "QVFH", "after": "QVFI"}}})
+
+    listing = meta_numbers.parse_listing(text, None)
+
+    assert listing.errors == []
+    assert [(n.where, n.meta_waba_id, n.e164) for n in listing.numbers] == [
+        (f"WABA {support.WABA_US}, page 1, data[0]", support.WABA_US, support.US_MAIN),
+        (f"WABA {support.WABA_US}, page 1, data[1]", support.WABA_US, support.US_SUPPORT),
+        (f"WABA {support.WABA_US}, page 1, data[2]", support.WABA_US, "+16315555555"),
+        (f"WABA {support.WABA_EU}, page 1, data[0]", support.WABA_EU, support.FR_MAIN),
+    ]
+    assert (listing.complete_wabas, listing.incomplete_wabas) == ({support.WABA_US}, {support.WABA_EU})
+
+
+GRAPH_ERROR = {
+    "error": {
+        "message": "Error validating access token: Session has expired on Tuesday, 24-Nov-26 09:00:00 PST.",
+        "type": "OAuthException",
+        "code": 190,
+        "error_subcode": 463,
+        "fbtrace_id": "A5qsVJKbMs3Bd4CSVnKUsUR",
+    }
+}
+
+
+def test_a_graph_api_error_saved_instead_of_a_listing_is_named_as_such() -> None:
+    expected = (
+        "file: this is an error from the Graph API, not a listing: Error validating access token: Session has "
+        "expired on Tuesday, 24-Nov-26 09:00:00 PST. (OAuthException, code 190)."
+    )
+
+    for waba in (None, support.WABA_US):
+        listing = meta_numbers.parse_listing(json.dumps(GRAPH_ERROR), waba)
+        assert [str(p) for p in listing.errors] == [expected]
+
+
+def test_a_graph_api_error_saved_instead_of_webhooks_is_named_as_such() -> None:
+    stream = webhooks.parse_stream(json.dumps(GRAPH_ERROR))
+
+    assert [str(p) for p in stream.errors] == [
+        "file: this is an error from the Graph API, not a webhook payload: Error validating access token: Session "
+        "has expired on Tuesday, 24-Nov-26 09:00:00 PST. (OAuthException, code 190)."
+    ]
+
+
+def test_one_phone_number_saved_instead_of_a_listing_says_what_to_fetch() -> None:
+    # GET /{phone-number-id}
+    number = us_page()["data"][0]  # type: ignore[index]
+
+    listing = meta_numbers.parse_listing(json.dumps(number), support.WABA_US)
+
+    assert [str(p) for p in listing.errors] == [
+        "file: this is one phone number, not a WABA's listing; save the answer of GET /{waba-id}/phone_numbers."
+    ]
+
+
 def test_listing_rows_with_missing_or_malformed_fields_are_each_reported() -> None:
     page = {
         "data": [
