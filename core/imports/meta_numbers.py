@@ -153,7 +153,11 @@ def _pages_by_waba(
         listing.errors.append(refusal)
         return []
     single = documents[0].value if len(documents) == 1 and documents[0].line is None else None
-    nested = _nested_listings(single)
+    try:
+        nested = _nested_listings(single)
+    except InvalidInput as error:
+        listing.errors.append(Problem("file", str(error)))
+        return []
     if nested is not None:
         return _with_waba_option(nested, waba_id, listing)
     if isinstance(single, dict) and "data" not in single:
@@ -209,8 +213,11 @@ def _nested_listings(value: object) -> list[tuple[str, list[tuple[str, Any]]]] |
     else:
         return None
     nested = []
-    for waba in wabas:
-        meta_id = read_meta_id("WABA id", waba.get("id"))
+    for index, waba in enumerate(wabas):
+        try:
+            meta_id = read_meta_id("WABA id", waba.get("id"))
+        except InvalidInput as error:
+            raise InvalidInput(f"{'' if len(wabas) == 1 else f'data[{index}]: '}{error}") from None
         nested.append((meta_id, [(f"WABA {meta_id}, page 1", waba["phone_numbers"])]))
     return nested
 

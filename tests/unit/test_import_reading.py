@@ -207,6 +207,17 @@ def test_a_portfolios_wabas_read_with_their_phone_numbers_field_are_each_wabas_l
     assert (listing.complete_wabas, listing.incomplete_wabas) == ({support.WABA_US}, {support.WABA_EU})
 
 
+def test_a_waba_without_a_usable_id_is_reported_not_raised() -> None:
+    page_of_wabas = {"data": [{"id": support.WABA_US, "phone_numbers": us_page()}, {"phone_numbers": eu_page()}]}
+
+    listing = meta_numbers.parse_listing(json.dumps(page_of_wabas), None)
+
+    assert [str(p) for p in listing.errors] == [
+        "file: data[1]: Field 'WABA id' must be a Meta id made of digits, got null."
+    ]
+    assert listing.numbers == []
+
+
 GRAPH_ERROR = {
     "error": {
         "message": "Error validating access token: Session has expired on Tuesday, 24-Nov-26 09:00:00 PST.",
