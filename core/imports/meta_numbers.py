@@ -96,6 +96,7 @@ ENUM_KNOWN = tuple(
     )
 )
 THROUGHPUT_KNOWN = known_names(KNOWN_VALUES["throughput_level"])
+QUALITY_KNOWN = known_names(KNOWN_VALUES["quality_rating"])
 TIERS_KNOWN = known_names(model.MessagingLimitTier)
 PAGE_KEYS = {"data", "paging", "summary"}
 
@@ -291,6 +292,10 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         if value.__class__ is not str or value not in known:
             value = read_known_value(field_name, value, known, where, warnings)
         values[field_name] = value
+    if "quality_rating" not in values:
+        score = _quality_score(item, where, warnings)
+        if score is not None:
+            values["quality_rating"] = score
     throughput = item.get("throughput")
     if throughput is not None:
         if not isinstance(throughput, dict) or "level" not in throughput:
@@ -304,6 +309,14 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         limit = read_known_value("whatsapp_business_manager_messaging_limit", limit, TIERS_KNOWN, where, warnings)
     unknown = () if ALL_FIELDS.issuperset(item) else tuple(unknown_keys(item, ALL_FIELDS))
     return ListedNumber(where, waba_id, e164, meta_id, values, limit, unknown, raw_phone, quick is None)
+
+
+def _quality_score(item: dict[str, Any], where: str, warnings: list[Notice]) -> str | None:
+    """The rating inside `quality_score` ({"score": "GREEN", "date": …}), for listings asked for that field only."""
+    score = item.get("quality_score")
+    if not isinstance(score, dict) or score.get("score") is None:
+        return None
+    return read_known_value("quality_score.score", score["score"], QUALITY_KNOWN, where, warnings)
 
 
 # --- the plan ----------------------------------------------------------------------------------------------------

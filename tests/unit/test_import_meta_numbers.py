@@ -196,6 +196,20 @@ def test_fields_meta_leaves_out_keep_their_stored_values(fleet: Engine) -> None:
     )
 
 
+def test_a_listing_asked_for_quality_score_instead_of_quality_rating_sets_the_rating(fleet: Engine) -> None:
+    scored = {"display_phone_number": "+1 555-078-3881", "quality_score": {"score": "RED", "date": 1748454394}}
+    both = {
+        "display_phone_number": "+1 555-016-7350",
+        "quality_rating": "YELLOW",
+        "quality_score": {"score": "RED", "date": 1748454394},
+    }
+
+    imports.run_import(fleet, ADMIN, us_request(listing(scored, both)), now=NOW)
+
+    assert number(fleet, support.US_MAIN)["quality_rating"] == "RED"
+    assert number(fleet, support.US_SUPPORT)["quality_rating"] == "YELLOW"
+
+
 def test_unknown_values_are_stored_as_is_and_reported(fleet: Engine) -> None:
     result = imports.run_import(
         fleet, ADMIN, support.request("meta-numbers", "listings/unknown_values.json", waba=support.WABA_US), now=NOW
