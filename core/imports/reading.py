@@ -3,6 +3,7 @@ and the checks every imported text and enumerated value goes through."""
 
 from __future__ import annotations
 
+import codecs
 import enum
 import functools
 import json
@@ -42,13 +43,25 @@ def check_size(size: int, limit: int, source: str) -> None:
         )
 
 
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def decode(data: bytes) -> tuple[str, list[Problem]]:
-    """UTF-8 text (a leading byte-order mark is dropped), or the position of the first byte that is not UTF-8."""
+    """UTF-8 text (a leading byte-order mark is dropped) or UTF-16 text that starts with its byte-order mark (as
+    PowerShell and Excel's "Unicode text" write it); otherwise where the first byte that is not UTF-8 is."""
+    if data.startswith(_UTF16_MARKS):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError:
+            return "", [Problem("file", "starts as UTF-16 text but is not; save the file as UTF-8.")]
+    if b"\x00" in data[:200]:  # NUL bytes between the characters: UTF-16 without its mark
+        return "", [Problem("file", "looks like UTF-16 text without a byte-order mark; save the file as UTF-8.")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        return "", [Problem(f"line {line}", f"byte {error.start} is not UTF-8 text; save the file as UTF-8.")]
+        byte = f"byte {error.start} (0x{data[error.start]:02x})"
+        return "", [Problem(f"line {line}", f"{byte} is not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8).")]
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,33 @@ def test_text_that_is_not_utf8_names_the_line_of_the_first_bad_byte() -> None:
     text, problems = decode(b'{"data": []}\n{"verified_name": "Caf\xe9"}')
 
     assert text == ""
-    assert [str(p) for p in problems] == ["line 2: byte 35 is not UTF-8 text; save the file as UTF-8."]
+    assert [str(p) for p in problems] == [
+        "line 2: byte 35 (0xe9) is not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8)."
+    ]
 
 
 def test_a_byte_order_mark_is_dropped() -> None:
     text, problems = decode("\ufeff{}".encode())
 
     assert (text, problems) == ("{}", [])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_text_with_its_byte_order_mark_is_read(encoding: str) -> None:
+    # What PowerShell 5 writes for `curl … > listing.json`, and Excel's "Unicode text".
+    written = '{"data": [{"verified_name": "Café 東京"}]}\r\n'
+    data = written.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + written.encode(encoding)
+
+    assert decode(data) == (written, [])
+
+
+def test_utf16_text_without_a_byte_order_mark_is_named() -> None:
+    text, problems = decode('{"data": []}'.encode("utf-16-le"))
+
+    assert text == ""
+    assert [str(p) for p in problems] == [
+        "file: looks like UTF-16 text without a byte-order mark; save the file as UTF-8."
+    ]
 
 
 def test_invalid_json_names_its_line_and_column() -> None:
