@@ -40,7 +40,7 @@ that set it: replays change nothing, older events do not overwrite newer ones (a
 kept in its history)."""
 
 CSV_HELP = f"""\
-FILE is UTF-8 CSV (comma or semicolon) with the header
+FILE is UTF-8 CSV (comma, semicolon or tab) with the header
   {csv_onboarding.HEADER_HELP}
 workspace must exist; portfolio_id must be an existing portfolio (it is connected to the workspace if needed);
 waba_id is created (with waba_name) if the fleet does not know it; each row adds phone (international format, or

@@ -1,6 +1,6 @@
 """CSV bulk onboarding: many WABAs, subscription groups and numbers at once, all or nothing.
 
-Header (UTF-8, comma- or semicolon-separated, any column order; names in any case, spaces or hyphens for the
+Header (UTF-8, comma-, semicolon- or tab-separated, any column order; names in any case, spaces or hyphens for the
 underscores: "Portfolio ID" reads as portfolio_id):
     workspace,portfolio_id,waba_id,waba_name,group,phone,display_name[,region]
 - workspace: an existing workspace (workspaces are not created by an import);
@@ -33,6 +33,7 @@ from core.imports.reading import clean_imported_name
 from core.imports.report import ConnectPortfolio, CreateNumber, CreateWaba, HealthSnapshot, ImportPlan, Notice, Problem
 
 KIND = "csv"
+DELIMITERS = (",", ";", "\t")  # comma; semicolon (Excel where the decimal mark is a comma); tab (Excel's Unicode text)
 SOURCE = "csv-onboarding"
 COLUMNS = ("workspace", "portfolio_id", "waba_id", "waba_name", "group", "phone", "display_name")
 OPTIONAL_COLUMNS = ("region",)
@@ -67,7 +68,7 @@ def parse_sheet(text: str) -> Sheet:
     """Read and check every row (no database): each problem names its line and column."""
     sheet = Sheet()
     first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    delimiter = max(DELIMITERS, key=first_line.count)  # the header's most frequent one; a comma on a tie
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)

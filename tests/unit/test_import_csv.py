@@ -95,6 +95,17 @@ def test_a_semicolon_sheet_saved_by_excel_is_onboarded(fleet: Engine) -> None:
     ]
 
 
+def test_a_sheet_saved_by_excel_as_unicode_text_is_onboarded(fleet: Engine) -> None:
+    # Excel's "Unicode Text (*.txt)": UTF-16 with its byte-order mark, cells separated by tabs.
+    sheet = f"{HEADER}\n{row(support.WABA_US, 'US orders', '+1 201-555-0123')}\n".replace(",", "\t")
+    data = sheet.replace("\n", "\r\n").encode("utf-16")
+
+    imports.run_import(fleet, ADMIN, ImportRequest("csv", data, "onboarding.txt"), now=NOW)
+
+    groups = queries.groups_table(fleet, state="active").set_index("subscription_group")
+    assert groups.loc["US orders", "phone_e164"] == "+12015550123"
+
+
 def test_a_header_written_in_words_is_read_like_the_documented_one(fleet: Engine) -> None:
     header = "Workspace, Portfolio ID ,WABA id,WABA-Name,Group,Phone,Display name,Region"
     text = f"{header}\n{row(support.WABA_US, 'US orders', '+1 201-555-0123')},\n"
