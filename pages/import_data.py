@@ -20,7 +20,7 @@ RESULT_KEY = "import_result"
 FILE_TYPES = {
     "meta-numbers": ["json", "jsonl", "ndjson"],
     "webhook": ["json", "jsonl", "ndjson"],
-    "csv": ["csv", "txt"],
+    "csv": ["csv", "tsv", "txt"],
 }
 FORMAT_HELP = {
     "meta-numbers": "The JSON Meta returns for `GET /{waba-id}/phone_numbers` — one page, an array of pages or JSON "
