@@ -173,13 +173,14 @@ def _read_entry(entry: Any, document: Document, path: str, stream: Stream) -> No
     if not isinstance(entry, dict):
         stream.errors.append(Problem(where, f"expected an entry object, got {kind_of(entry)}."))
         return
-    missing = [name for name in ("id", "time", "changes") if name not in entry]
+    missing = [name for name in ("id", "changes") if name not in entry]
     if missing:
         stream.errors.append(Problem(where, f"missing field(s): {', '.join(missing)}."))
         return
     try:
         waba_id = read_meta_id("entry.id", entry["id"])
-        at = read_event_time(entry["time"])
+        # Meta sends no time with some fields (messages); only the changes imported here need one.
+        at = read_event_time(entry["time"]) if "time" in entry else None
     except InvalidInput as error:
         stream.errors.append(Problem(where, str(error)))
         return
@@ -198,7 +199,9 @@ def _read_entry(entry: Any, document: Document, path: str, stream: Stream) -> No
             stream.events.append(event)
 
 
-def _read_change(change: Any, where: str, order: int, waba_id: str, at: datetime, stream: Stream) -> Event | None:
+def _read_change(
+    change: Any, where: str, order: int, waba_id: str, at: datetime | None, stream: Stream
+) -> Event | None:
     if not isinstance(change, dict):
         raise InvalidInput(f"expected a change object, got {kind_of(change)}.")
     name = change.get("field")
@@ -215,6 +218,8 @@ def _read_change(change: Any, where: str, order: int, waba_id: str, at: datetime
     if reader is None:
         stream.skipped.append(Notice(where, f"field '{name[:60]}' is not imported (imported: {', '.join(READERS)})."))
         return None
+    if at is None:
+        raise InvalidInput("its entry has no 'time', which orders imported events.")
     base = Event(where, order, waba_id, at)
     return reader(value, base, stream.warnings)
 

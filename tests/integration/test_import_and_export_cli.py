@@ -108,7 +108,7 @@ def test_webhooks_import_once_and_a_replay_says_nothing_changed(
     [
         ("broken/invalid_json.jsonl", "line 3: invalid JSON at column"),
         ("broken/wrong_envelope.json", "only 'whatsapp_business_account' webhooks are imported"),
-        ("broken/missing_fields.json", "entry[1]: missing field(s): time."),
+        ("broken/missing_fields.json", "entry[1].changes[0]: its entry has no 'time', which orders imported events."),
     ],
 )
 def test_broken_webhook_files_exit_1_and_name_the_fault(

@@ -331,7 +331,28 @@ def test_missing_webhook_fields_are_named_with_their_entry_and_change() -> None:
 
     assert [str(p) for p in stream.errors] == [
         "entry[0].changes[0]: missing field 'display_phone_number'.",
-        "entry[1]: missing field(s): time.",
+        "entry[1].changes[0]: its entry has no 'time', which orders imported events.",
+    ]
+
+
+def test_an_entry_without_time_is_read_when_none_of_its_changes_is_imported() -> None:
+    # A messages webhook, as Meta delivers it: its entry carries no time.
+    status = {"id": "wamid.HBgL", "status": "delivered", "timestamp": "1748454394", "recipient_id": "16505551234"}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "statuses": [status],
+    }
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": support.WABA_US, "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+    stream = webhooks.parse_stream(json.dumps(envelope))
+
+    assert stream.errors == []
+    assert [str(n) for n in stream.skipped] == [
+        "entry[0].changes[0]: field 'messages' is not imported (imported: " + ", ".join(webhooks.READERS) + ")."
     ]
 
 
