@@ -27,10 +27,10 @@ def sign_in_screen() -> None:
 def identity_sidebar(actor: Actor) -> None:
     with st.sidebar:
         if common.auth_enabled():
-            st.caption(f"Signed in as **{actor.name}** ({actor.role.label})")
+            st.caption(f"Signed in as **{common.literal(actor.name)}** ({actor.role.label})")
             st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
         else:
-            st.caption(f"Local mode — signed in as {actor.name} ({actor.role.label})")
+            st.caption(f"Local mode — signed in as {common.literal(actor.name)} ({actor.role.label})")
 
 
 @dataclass(frozen=True)

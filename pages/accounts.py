@@ -122,7 +122,8 @@ with connect, st.form("connect_portfolio_form", clear_on_submit=False):
                 common.engine(), common.current_actor(), workspace=workspace, portfolio_meta_id=portfolio_id
             ):
                 common.succeed(f"Business portfolio {portfolio_label(portfolio_id)} connected to '{workspace}'.")
-            st.info(f"Business portfolio {portfolio_label(portfolio_id)} was already connected to '{workspace}'.")
+            already = f"Business portfolio {portfolio_label(portfolio_id)} was already connected to '{workspace}'."
+            st.info(common.literal(already))
 
 with add_waba, st.form("add_waba_form", clear_on_submit=False):
     st.caption(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,6 +41,16 @@ EMPTY_FLEET_MESSAGE = (
     "No workspace yet — an admin adds one in **Accounts** (then a business portfolio, a WhatsApp Business Account "
     "and numbers in **Subscriptions**). To explore with sample data, run `python -m core seed-demo`."
 )
+
+
+# Markdown, Streamlit's own directives (:red[…], :material/…:) and LaTeX ($…$) read these characters.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>$:~|#])")
+
+
+def literal(text: object) -> str:
+    """Text shown as written where Streamlit reads Markdown (titles, captions, alerts, toasts): names from Meta, from
+    files and from links may hold link, emphasis, icon or formula syntax."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", str(text))
 
 
 # --- the app shell -----------------------------------------------------------------------------------------
@@ -221,9 +232,9 @@ def page_header(title: str, caption: str = "") -> None:
     note = st.empty()
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
-        st.toast(flash["message"], icon=":material/check_circle:")
+        st.toast(literal(flash["message"]), icon=":material/check_circle:")
         if flash["keep_visible"]:
-            note.success(flash["message"], icon=":material/check_circle:")
+            note.success(literal(flash["message"]), icon=":material/check_circle:")
 
 
 # --- UI state that outlives a page (filters) -------------------------------------------------------------------

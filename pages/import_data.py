@@ -92,7 +92,7 @@ def request_from_widgets() -> imports.ImportRequest | None:
 
 
 def show_plan(plan: imports.ImportPlan) -> None:
-    st.markdown(f"**{plan.describe()}**")
+    st.markdown(f"**{common.literal(plan.describe())}**")
     counts = plan.summary()
     if counts:
         for column, (label, value) in zip(st.columns(min(len(counts), 6)), list(counts.items())[:6], strict=False):
@@ -124,7 +124,7 @@ if previewed and request is not None:
 preview = st.session_state.get(PREVIEW_KEY)
 if preview is not None:
     plan = preview["plan"]
-    st.subheader(f"Preview of {plan.source}")
+    st.subheader(f"Preview of {common.literal(plan.source)}")
     show_plan(plan)
     if plan.errors:
         st.error(f"{len(plan.errors)} problem(s): nothing can be imported. Fix the file and preview again.")
@@ -150,5 +150,5 @@ if preview is not None:
 
 last = st.session_state.get(RESULT_KEY)
 if last is not None and preview is None:
-    with st.expander(f"What the import of {last.source} changed", expanded=False):
+    with st.expander(f"What the import of {common.literal(last.source)} changed", expanded=False):
         show_plan(last)

@@ -89,13 +89,15 @@ def number_detail(phone: str, key: str) -> None:
     found = common.read("numbers", filters=NumberFilters(search=phone))
     found = found[found["phone_e164"] == phone]
     if found.empty:
-        st.warning(f"Number {phone} is not in the fleet.")
+        st.warning(f"Number {common.literal(phone)} is not in the fleet.")
         return
     number = found.iloc[0]
-    st.subheader(f"{number['phone_international']} — {number['display_name'] or 'no display name'}")
+    st.subheader(common.literal(f"{number['phone_international']} — {number['display_name'] or 'no display name'}"))
     st.caption(
-        f"Subscription group '{number['subscription_group']}' ({number['group_state']}) · WABA {number['waba']} · "
-        f"workspace {number['workspace']} · portfolio {number['portfolio']}"
+        common.literal(
+            f"Subscription group '{number['subscription_group']}' ({number['group_state']}) · WABA {number['waba']} · "
+            f"workspace {number['workspace']} · portfolio {number['portfolio']}"
+        )
     )
     for column, (label, field) in zip(st.columns(4), DETAIL_METRICS.items(), strict=True):
         column.metric(label, number[field] or "—")
@@ -110,7 +112,7 @@ def number_detail(phone: str, key: str) -> None:
             tags=["quality_rating", "status"],
         )
     with templates:
-        st.markdown(f"**Templates this number can use** (shared by every number of {number['waba']})")
+        st.markdown(f"**Templates this number can use** (shared by every number of {common.literal(number['waba'])})")
         common.table(
             common.read("templates", waba_ids=(number["waba_id"],)),
             "numbers_detail_templates",

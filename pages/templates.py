@@ -42,7 +42,7 @@ picked = common.table(
 )
 if picked.selection.rows:
     template = templates.iloc[picked.selection.rows[0]]
-    st.subheader(f"Numbers that can send '{template['template']}' ({template['language']})")
+    st.subheader(common.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
     numbers = common.read("numbers", filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
     common.table(
         numbers,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
-from core import queries
+from core import queries, services
 from core.exports import to_csv_bytes
 from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
-from tests.app.ui import button, exceptions, select_row, shown_text, table
+from tests.app.ui import as_read, button, exceptions, select_row, shown_text, table
+from tests.builders import ADMIN
 
 
 def test_quality_filter_narrows_the_table_on_the_server(demo_db, open_page):
@@ -90,6 +92,30 @@ def test_number_detail_shows_its_history_and_its_wabas_templates(demo_db, open_p
     assert len(history) == len(queries.number_history(demo_db, [number["phone_e164"]])) > 0
     templates = table(at, "numbers_detail_templates")
     assert sorted(templates["template"]) == sorted(queries.templates_table(demo_db, [number["waba_id"]])["template"])
+
+
+# Passes the name checks (no markup, no formula): Markdown would make a link, a formula, a red word and bold of it.
+MARKDOWN_NAME = "Shop [Win a prize](https://evil.example) $5$ :red[now] *free*"
+UNESCAPED = re.compile(r"(?<!\\)[\[\]$*:]")
+
+
+def test_a_name_holding_markdown_is_shown_as_written(demo_db, open_page):
+    number = queries.numbers_table(demo_db).iloc[0]
+    services.update_number_health(demo_db, ADMIN, phone=number["phone_e164"], changes={"display_name": MARKDOWN_NAME})
+
+    at = open_page("numbers.py", query={"phone": number["phone_e164"]})
+
+    (heading,) = [s.value for s in at.subheader if number["phone_international"] in as_read(s.value)]
+    assert as_read(heading) == f"{number['phone_international']} — {MARKDOWN_NAME}"
+    assert UNESCAPED.search(heading) is None
+
+
+def test_a_number_from_a_link_is_echoed_as_written(demo_db, open_page):
+    at = open_page("numbers.py", query={"phone": "+1 [call](https://evil.example)"})
+
+    (warning,) = [w.value for w in at.warning]
+    assert as_read(warning) == "Number +1 [call](https://evil.example) is not in the fleet."
+    assert UNESCAPED.search(warning) is None
 
 
 def test_selecting_a_row_opens_that_numbers_detail(demo_db, open_page):

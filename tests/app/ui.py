@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
 
 def texts(elements: Any) -> list[str]:
-    return [element.value for element in elements]
+    """The text of each element as read on screen."""
+    return [as_read(element.value) for element in elements]
 
 
 def shown_text(at: AppTest) -> str:
-    """Every piece of text on the page (titles, markdown, captions, alerts), for 'the user can read X' checks."""
+    """Every piece of text on the page (titles, markdown, captions, alerts), for 'the user can read X' checks: as
+    read on screen, a backslash-escaped character is that character."""
     kinds = ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error")
-    return "\n".join(str(element.value) for kind in kinds for element in getattr(at, kind))
+    return "\n".join(as_read(element.value) for kind in kinds for element in getattr(at, kind))
+
+
+def as_read(markdown: object) -> str:
+    return re.sub(r"\\(.)", r"\1", str(markdown))
 
 
 def button(at: AppTest, label: str) -> Any:
