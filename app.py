@@ -103,7 +103,7 @@ else:
     try:
         current = common.current_actor()
     except FleetError as error:  # e.g. a malformed [roles] section: say so rather than guess a role
-        st.error(f"Cannot work out who you are: {error}", icon=":material/error:")
+        st.error(f"Cannot work out who you are: {common.literal(error)}", icon=":material/error:")
         st.stop()
     identity_sidebar(current)
     navigation(current).run()

@@ -191,7 +191,7 @@ def fleet_errors() -> Iterator[None]:
     try:
         yield
     except FleetError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(literal(error), icon=":material/error:")
 
 
 def content_key(prefix: str, *shown: Any) -> str:

@@ -38,7 +38,7 @@ actor = common.current_actor()
 try:
     require_role(actor, Role.ADMIN, "import data")
 except PermissionDenied as denied:
-    st.error(str(denied), icon=":material/lock:")
+    st.error(common.literal(denied), icon=":material/lock:")
     st.stop()
 
 
@@ -142,7 +142,7 @@ if preview is not None:
                 )
                 status.update(label="Imported", state="complete")
         except FleetError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(common.literal(error), icon=":material/error:")
         else:
             st.session_state.pop(PREVIEW_KEY, None)
             st.session_state[RESULT_KEY] = result.plan

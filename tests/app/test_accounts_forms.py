@@ -43,6 +43,20 @@ def test_duplicate_workspace_shows_the_reason_and_keeps_the_input(empty_db, open
     assert not at.toast
 
 
+def test_a_name_holding_markdown_is_echoed_as_written_in_errors_and_toasts(empty_db, open_page):
+    name = "Shop [Win a prize](https://evil.example) $5$"
+    at = open_page("accounts.py")
+
+    at.text_input(key="add_workspace_name").input(name)
+    submit(at, "Add workspace")
+    at.text_input(key="add_workspace_name").input(name)
+    submit(at, "Add workspace")
+
+    assert texts(at.error) == [f"Workspace '{name}' already exists."]
+    assert "[" not in at.error[0].value.replace("\\[", "")  # every bracket escaped: no link
+    assert "$" not in at.error[0].value.replace("\\$", "")  # every dollar escaped: no formula
+
+
 def test_adding_a_portfolio_with_its_shared_limit(empty_db, open_page):
     services.add_workspace(empty_db, ADMIN, "EU Brands")
     at = open_page("accounts.py")

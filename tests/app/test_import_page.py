@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from core import queries
-from tests.app.ui import button, exceptions, shown_text, table
+from tests.app.ui import button, exceptions, shown_text, table, texts
 from tests.fixtures.meta import support
 
 
@@ -124,8 +124,8 @@ def test_an_import_over_the_size_limit_is_refused_with_the_sizes(
     preview_pasted(at, "webhook", support.read("webhooks/day_of_deliveries.jsonl").decode())
 
     assert exceptions(at) == []
-    assert at.error[0].value.startswith("File 'pasted text' is ")
-    assert "imports accept at most 1000 bytes (1,000 bytes)" in at.error[0].value
+    assert texts(at.error)[0].startswith("File 'pasted text' is ")
+    assert "imports accept at most 1000 bytes (1,000 bytes)" in texts(at.error)[0]
 
 
 @pytest.mark.parametrize(("limit", "shown_mb", "said"), [(None, 10, "10.0 MB"), ("3000000", 3, "2.9 MB")])

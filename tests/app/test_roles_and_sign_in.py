@@ -151,5 +151,5 @@ def test_a_malformed_roles_section_is_reported_not_guessed(demo_db):
     at = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, {"owners": ["boss@example.com"]})
 
     assert exceptions(at) == []
-    assert "Unknown key(s) in the [roles] configuration: owners" in at.error[0].value
+    assert "Unknown key(s) in the [roles] configuration: owners" in texts(at.error)[0]
     assert not at.dataframe
