@@ -43,7 +43,7 @@ def test_duplicate_workspace_shows_the_reason_and_keeps_the_input(empty_db, open
     assert not at.toast
 
 
-def test_a_name_holding_markdown_is_echoed_as_written_in_errors_and_toasts(empty_db, open_page):
+def test_a_name_holding_markdown_is_echoed_as_written_in_an_error(empty_db, open_page):
     name = "Shop [Win a prize](https://evil.example) $5$"
     at = open_page("accounts.py")
 
