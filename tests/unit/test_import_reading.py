@@ -51,6 +51,13 @@ def test_utf16_text_with_its_byte_order_mark_is_read(encoding: str) -> None:
     assert decode(data) == (written, [])
 
 
+def test_a_file_cut_short_after_a_utf16_byte_order_mark_is_named() -> None:
+    text, problems = decode("\ufeff{}".encode("utf-16-le") + b"{")  # an odd number of bytes
+
+    assert text == ""
+    assert [str(p) for p in problems] == ["file: starts as UTF-16 text but is not; save the file as UTF-8."]
+
+
 def test_utf16_text_without_a_byte_order_mark_is_named() -> None:
     text, problems = decode('{"data": []}'.encode("utf-16-le"))
 
