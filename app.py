@@ -3,9 +3,7 @@ that user's role allows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -15,6 +13,8 @@ from core.model import Actor, Role
 from pages import common
 
 st.set_page_config(page_title="WABA Fleet", page_icon=":material/forum:", layout="wide")
+
+Menu = list[StreamlitPage] | dict[str, list[StreamlitPage]]
 
 
 def sign_in_screen() -> None:
@@ -33,48 +33,35 @@ def identity_sidebar(actor: Actor) -> None:
             st.caption(f"Local mode — signed in as {common.literal(actor.name)} ({actor.role.label})")
 
 
-@dataclass(frozen=True)
-class PageSpec:
-    path: str
-    title: str
-    icon: str
-    admin_only: bool = False
-
-    @property
-    def url_path(self) -> str:
-        return Path(self.path).stem  # what st.Page names a file page: /numbers, /import_data…
-
-
-PAGES = [
-    PageSpec("pages/overview.py", "Overview", ":material/dashboard:"),
-    PageSpec("pages/accounts.py", "Accounts", ":material/account_tree:"),
-    PageSpec("pages/numbers.py", "Numbers", ":material/phone_iphone:"),
-    PageSpec("pages/subscriptions.py", "Subscriptions", ":material/group_work:"),
-    PageSpec("pages/templates.py", "Templates", ":material/chat:"),
-    PageSpec("pages/ecosystem.py", "Ecosystem", ":material/hub:"),
-    PageSpec("pages/import_data.py", "Import", ":material/upload_file:", admin_only=True),
-    PageSpec("pages/audit.py", "Audit log", ":material/history:", admin_only=True),
-    PageSpec("pages/users.py", "Users", ":material/manage_accounts:", admin_only=True),
-]
-
-
 def navigation(actor: Actor) -> StreamlitPage:
     """The pages of the user's role in the menu; an admin page's address shows a reader why it is not theirs
     (rather than Streamlit's "page not found")."""
-    is_admin = actor.role >= Role.ADMIN
+    return st.navigation(menu("admin" if actor.role >= Role.ADMIN else "reader"))
+
+
+def menu(kind: str) -> Menu:
+    """The menu's pages for a kind of user, built once per session: building a page finds and checks its file,
+    which every rerun of every page would otherwise pay again."""
+    built = st.session_state.setdefault(MENU_KEY, {})
+    if kind not in built:
+        built[kind] = MENUS[kind]()
+    return built[kind]
+
+
+def user_menu(is_admin: bool) -> Menu:
     fleet = [
         st.Page(spec.path, title=spec.title, icon=spec.icon, default=index == 0)
-        for index, spec in enumerate(PAGES)
+        for index, spec in enumerate(common.PAGES)
         if not spec.admin_only
     ]
     admin = [
         st.Page(spec.path, title=spec.title, icon=spec.icon)
         if is_admin
         else st.Page(partial(admins_only, spec.title), title=spec.title, url_path=spec.url_path, visibility="hidden")
-        for spec in PAGES
+        for spec in common.PAGES
         if spec.admin_only
     ]
-    return st.navigation({"Fleet": fleet, "Admin": admin})
+    return {"Fleet": fleet, "Admin": admin}
 
 
 def admins_only(title: str) -> None:
@@ -82,23 +69,24 @@ def admins_only(title: str) -> None:
     st.info(f"{title} is for admins. Ask an admin for the role on the Users page.", icon=":material/lock:")
 
 
-def signed_out_navigation() -> StreamlitPage:
+def signed_out_menu() -> Menu:
     """Only the sign-in screen, at every page's address: a link to /numbers shows it too."""
-    return st.navigation(
-        [
-            st.Page(sign_in_screen, title="Sign in", icon=":material/login:", default=True),
-            *[
-                st.Page(sign_in_screen, title="Sign in", url_path=spec.url_path, visibility="hidden")
-                for spec in PAGES[1:]
-            ],
+    return [
+        st.Page(sign_in_screen, title="Sign in", icon=":material/login:", default=True),
+        *[
+            st.Page(sign_in_screen, title="Sign in", url_path=spec.url_path, visibility="hidden")
+            for spec in common.PAGES[1:]
         ],
-        position="hidden",
-    )
+    ]
+
+
+MENU_KEY = "menu_pages"
+MENUS = {"admin": partial(user_menu, True), "reader": partial(user_menu, False), "signed out": signed_out_menu}
 
 
 common.engine()  # the schema is brought up to date before any page reads
 if common.auth_enabled() and not st.user.get("is_logged_in"):
-    signed_out_navigation().run()
+    st.navigation(menu("signed out"), position="hidden").run()
 else:
     try:
         current = common.current_actor()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -54,6 +55,33 @@ def literal(text: object) -> str:
 
 
 # --- the app shell -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the menu (app.py builds the menu from PAGES)."""
+
+    path: str
+    title: str
+    icon: str
+    admin_only: bool = False
+
+    @property
+    def url_path(self) -> str:
+        return Path(self.path).stem  # what st.Page names a file page: /numbers, /import_data…
+
+
+PAGES = [
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:"),
+    PageSpec("pages/accounts.py", "Accounts", ":material/account_tree:"),
+    PageSpec("pages/numbers.py", "Numbers", ":material/phone_iphone:"),
+    PageSpec("pages/subscriptions.py", "Subscriptions", ":material/group_work:"),
+    PageSpec("pages/templates.py", "Templates", ":material/chat:"),
+    PageSpec("pages/ecosystem.py", "Ecosystem", ":material/hub:"),
+    PageSpec("pages/import_data.py", "Import", ":material/upload_file:", admin_only=True),
+    PageSpec("pages/audit.py", "Audit log", ":material/history:", admin_only=True),
+    PageSpec("pages/users.py", "Users", ":material/manage_accounts:", admin_only=True),
+]
 
 
 def ensure_app_shell() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from streamlit.navigation.page import StreamlitPage
 
 from tests.app.ui import exceptions, shown_text, table
 
@@ -74,3 +77,20 @@ def test_overview_at_risk_list_holds_only_numbers_at_risk(demo_db, open_page):
             "DISCONNECTED",
             "BANNED",
         }
+
+
+def test_a_rerun_builds_no_menu_page_again(demo_db, open_page, monkeypatch):
+    at = open_page("numbers.py")
+    built: list[str] = []
+    build = StreamlitPage.__init__
+
+    def counted(self: StreamlitPage, *args: Any, **kwargs: Any) -> None:
+        built.append(kwargs.get("title", ""))
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(StreamlitPage, "__init__", counted)
+    at.run()
+
+    assert built == []
+    assert exceptions(at) == []
+    assert "Numbers" in shown_text(at)
