@@ -366,7 +366,7 @@ def shown_columns(frame: pd.DataFrame, columns: list[str], tags: Iterable[str] =
 
 
 def table(
-    source: pd.DataFrame | str,
+    source: pd.DataFrame | pa.Table | str,
     key: str,
     columns: list[str],
     labels: Mapping[str, Any] | None = None,
@@ -378,11 +378,14 @@ def table(
     """A read-only table of `columns` in that order, labelled from COLUMNS (or `labels`), `tags` coloured,
     inside a container keyed `box` (default `<key>_box`).
 
-    `source` is a DataFrame, or the name of a cached read (`table("wabas", …)`): the Arrow table sent to the browser
-    is then kept with the read, so a rerun neither copies the DataFrame out of the cache nor converts it again."""
+    `source` is a DataFrame, the name of a cached read (`table("wabas", …)`), or what `shown` made of one: the
+    Arrow table sent to the browser is then kept with the read, so a rerun neither copies the DataFrame out of the
+    cache nor converts it again."""
     tags = [column for column in tags if column in columns]
     if isinstance(source, str):
         shown = _read_shown(database_url(), source, tuple(columns), tuple(tags))
+    elif isinstance(source, pa.Table):
+        shown = source
     else:
         shown = shown_columns(source, columns, tags)
     config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
@@ -393,6 +396,13 @@ def table(
         return st.dataframe(
             shown, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
         )
+
+
+def shown(view: str, columns: list[str], tags: Iterable[str] = (), **read_args: Any) -> pa.Table:
+    """The Arrow table of some columns of a cached read with arguments (`shown("templates", […], waba_ids=…)`),
+    kept with the read like `table("wabas", …)` keeps its own: for a table whose rows are counted first."""
+    tags = tuple(column for column in tags if column in columns)
+    return _read_shown(database_url(), view, tuple(columns), tags, tuple(sorted(read_args.items())))
 
 
 def view_columns(view: str, *columns: str) -> list[list[Any]]:
@@ -412,12 +422,14 @@ _SHOWN: dict[tuple[str, ...], pa.Table] = {}
 _SHOWN_LOCK = threading.Lock()
 
 
-def _read_shown(url: str, view: str, columns: tuple[str, ...], tags: tuple[str, ...]) -> pa.Table:
+def _read_shown(
+    url: str, view: str, columns: tuple[str, ...], tags: tuple[str, ...], read_args: tuple[tuple[str, Any], ...] = ()
+) -> pa.Table:
     generation = _reads_generation(url)
-    key = (url, view, generation, *columns, "|", *tags)
+    key = (url, view, generation, *columns, "|", *tags, "|", *read_args)
     shown = _SHOWN.get(key)
     if shown is None:
-        shown = shown_columns(_read(url, view), list(columns), tags)
+        shown = shown_columns(_read(url, view, **dict(read_args)), list(columns), tags)
         with _SHOWN_LOCK:
             for stale in [k for k in _SHOWN if k[0] == url and k[2] != generation]:
                 del _SHOWN[stale]

@@ -11,13 +11,14 @@ common.page_header("Templates", "A message template belongs to a WABA and every 
 if common.empty_fleet_notice():
     st.stop()
 
-wabas = common.read("wabas")
-waba_labels = dict(zip(wabas["waba_id"], wabas["waba"] + " — " + wabas["workspace"], strict=True))
+wabas = zip(*common.view_columns("wabas", "waba_id", "waba", "workspace"), strict=True)
+waba_labels = {waba_id: f"{name} — {workspace}" for waba_id, name, workspace in wabas}
 chosen = st.multiselect(
     "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.__getitem__, placeholder="All"
 )
-templates = common.read("templates", waba_ids=tuple(chosen))
-if templates.empty:
+COLUMNS = ["workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"]
+templates = common.shown("templates", COLUMNS, ["quality_score"], waba_ids=tuple(chosen))
+if not templates.num_rows:
     st.info(
         "No message template yet. Templates come from Meta: import them on the **Import** page "
         "(Graph API listings or template webhooks).",
@@ -25,11 +26,11 @@ if templates.empty:
     )
     st.stop()
 
-st.caption(f"{common.count(len(templates), 'template')}. Select a row to see the numbers that share it.")
+st.caption(f"{common.count(templates.num_rows, 'template')}. Select a row to see the numbers that share it.")
 picked = common.table(
     templates,
     "templates_table",
-    ["workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"],
+    COLUMNS,
     {
         "template": "Template",
         "language": "Language",
@@ -41,7 +42,7 @@ picked = common.table(
     selection_mode="single-row",
 )
 if picked.selection.rows:
-    template = templates.iloc[picked.selection.rows[0]]
+    template = common.read("templates", waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]
     st.subheader(common.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
     numbers = common.read("numbers", filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
     common.table(
