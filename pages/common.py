@@ -383,24 +383,21 @@ def table(
     cache nor converts it again."""
     tags = [column for column in tags if column in columns]
     if isinstance(source, str):
-        shown = _read_shown(database_url(), source, tuple(columns), tuple(tags))
-    elif isinstance(source, pa.Table):
-        shown = source
-    else:
-        shown = shown_columns(source, columns, tags)
+        source = shown(source, columns, tags)
+    arrow = source if isinstance(source, pa.Table) else shown_columns(source, columns, tags)
     config = {column: COLUMNS[column] for column in columns if column in COLUMNS}
     config.update({column: UNTAGGED[column] for column in columns if column in UNTAGGED and column not in tags})
     config.update(labels or {})
     # The keyed box lets tests and browser checks find a table by name (a plain dataframe drops its key).
     with st.container(key=box or f"{key}_box"):
         return st.dataframe(
-            shown, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
+            arrow, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
         )
 
 
 def shown(view: str, columns: list[str], tags: Iterable[str] = (), **read_args: Any) -> pa.Table:
-    """The Arrow table of some columns of a cached read with arguments (`shown("templates", […], waba_ids=…)`),
-    kept with the read like `table("wabas", …)` keeps its own: for a table whose rows are counted first."""
+    """The Arrow table of some columns of a cached read (`shown("templates", […], waba_ids=…)`), kept with the read
+    for every session until the reads are dropped; `table("wabas", …)` draws one directly."""
     tags = tuple(column for column in tags if column in columns)
     return _read_shown(database_url(), view, tuple(columns), tags, tuple(sorted(read_args.items())))
 
