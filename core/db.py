@@ -223,6 +223,13 @@ class NumberHealthSnapshot(Base):
             sqlite_where=text("quality_changed = 1"),
             postgresql_where=text("quality_changed"),
         ),
+        # The snapshots of open transactions, not flagged yet (core.health_history): empty between writes.
+        Index(
+            "ix_number_health_snapshots_unflagged",
+            "id",
+            sqlite_where=text("quality_changed IS NULL"),
+            postgresql_where=text("quality_changed IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone_number_id: Mapped[int] = mapped_column(ForeignKey("phone_numbers.id"))
@@ -231,8 +238,8 @@ class NumberHealthSnapshot(Base):
     messaging_limit_tier: Mapped[str] = mapped_column(Code)
     status: Mapped[str] = mapped_column(Code)
     source: Mapped[str] = mapped_column(Code, default="manual")
-    # Whether the rating differs from the number's previous snapshot (in time). Left empty on insert, a database
-    # trigger fills it in, and corrects the next snapshot when one arrives late (migration 0003).
+    # Whether the rating differs from the number's previous snapshot (in time). Written empty, filled in before
+    # the transaction ends by core.health_history, which also corrects the next snapshot when one arrives late.
     quality_changed: Mapped[bool | None] = mapped_column(Boolean)
 
 

@@ -453,8 +453,8 @@ class _FleetBuilder:
                     "messaging_limit_tier": tier,
                     "status": status,
                     "source": "sync",
-                    # Given here, so the database's trigger (which looks up the previous snapshot) stays out of a
-                    # bulk load made without indexes.
+                    # Given here: the history is generated in time order, so the flag needs no lookup of the
+                    # previous snapshot (core.health_history's, made for writes in any order).
                     "quality_changed": quality != previous_quality,
                 }
             )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import model
+from core import health_history, model
 from core.config import Settings
 from core.db import (
     AuditEntry,
@@ -102,7 +102,8 @@ def _to_json(values: dict[str, Any] | None) -> str | None:
 
 
 def record_health_snapshot(session: Session, number: PhoneNumber, *, now: datetime, source: str) -> None:
-    session.add(
+    health_history.record_snapshot(
+        session,
         NumberHealthSnapshot(
             phone_number_id=number.id,
             recorded_at=now,
@@ -110,7 +111,7 @@ def record_health_snapshot(session: Session, number: PhoneNumber, *, now: dateti
             messaging_limit_tier=number.messaging_limit_tier,
             status=number.status,
             source=source,
-        )
+        ),
     )
 
 

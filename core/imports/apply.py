@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from core import health_history
 from core.db import (
     AuditEntry,
     FieldEventTime,
@@ -272,6 +273,8 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
         for s in plan.snapshots
     ]
     insert_rows(session, table_of(NumberHealthSnapshot), rows)
+    if rows:
+        health_history.flag_quality_changes(session.connection())
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -1,5 +1,5 @@
-"""Each health snapshot knows whether its quality rating moved (the database fills the flag on insert, whoever
-writes), so quality over time reads only those snapshots; a snapshot arriving late corrects the one after it."""
+"""Each health snapshot knows whether its quality rating moved (core.health_history flags what every writer
+inserts), so quality over time reads only those snapshots; a snapshot arriving late corrects the one after it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, insert, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, insert, select, text
 
-from core import chart_data, services
+from core import chart_data, health_history, services
 from core.db import NumberHealthSnapshot, PhoneNumber, make_engine
 from core.migrate import alembic_config, upgrade
 from tests import builders
+from tests.integration.schema import schema_differences
+from tests.integration.test_migrations import migrate_to
 
 DAY_ONE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = builders.french_mobile(0)
@@ -33,7 +37,7 @@ def number_id(engine: Engine) -> int:
 
 
 def write(engine: Engine, number_id: int, *snapshots: tuple[datetime, str]) -> None:
-    """Snapshots as a bulk import writes them: Core inserts that leave the flag to the database."""
+    """Snapshots as a bulk import writes them: Core inserts with the flag left empty, then the flags in bulk."""
     with engine.begin() as connection:
         for recorded_at, quality in snapshots:
             connection.execute(
@@ -46,6 +50,7 @@ def write(engine: Engine, number_id: int, *snapshots: tuple[datetime, str]) -> N
                     source="test",
                 )
             )
+        health_history.flag_quality_changes(connection)
 
 
 def flags(engine: Engine, number_id: int, since: datetime = DAY_ONE) -> list[tuple[str, bool]]:
@@ -141,3 +146,82 @@ def test_upgrading_an_existing_history_flags_its_snapshots(sqlite_url):
         ("RED", True),
     ]
     engine.dispose()
+
+
+def expected_flags(snapshots: list[tuple[int, datetime, str]]) -> list[tuple[str, bool]]:
+    """Each snapshot against the one before it in (time, id) order, the first against nothing."""
+    ordered = sorted(snapshots, key=lambda snapshot: (snapshot[1], snapshot[0]))
+    ratings = [quality for _, _, quality in ordered]
+    return [(quality, index == 0 or ratings[index - 1] != quality) for index, quality in enumerate(ratings)]
+
+
+def stored_snapshots(engine: Engine, number_id: int) -> list[tuple[int, datetime, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                NumberHealthSnapshot.id, NumberHealthSnapshot.recorded_at, NumberHealthSnapshot.quality_rating
+            ).where(NumberHealthSnapshot.phone_number_id == number_id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+writes = st.lists(
+    st.lists(st.tuples(st.integers(1, 6), st.sampled_from(["GREEN", "YELLOW", "RED"])), min_size=1, max_size=4),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=writes)
+def test_any_writes_in_any_order_leave_every_snapshot_flagged_against_the_one_before_it(sqlite_engine, batches):
+    """Batches of snapshots, each written in one transaction, in any order of days (same days included): the
+    flags are those of the whole history read in time order, late arrivals and their successors included."""
+    number_id = new_number(sqlite_engine)
+    for batch in batches:
+        write(sqlite_engine, number_id, *[(day(n), quality) for n, quality in batch])
+
+    assert flags(sqlite_engine, number_id, since=day(0)) == expected_flags(stored_snapshots(sqlite_engine, number_id))
+
+
+def new_number(engine: Engine) -> int:
+    """Another number (with its first snapshot, 'added' the day before day 1), in a WABA of its own."""
+    with engine.connect() as connection:
+        taken = connection.scalar(select(func.count()).select_from(PhoneNumber)) or 0
+    phone = services.add_number(
+        engine,
+        builders.ADMIN,
+        meta_waba_id=builders.waba(engine, workspace=f"Workspace {taken}"),
+        group_name="g",
+        phone=builders.french_mobile(100 + taken),
+        now=day(0),
+    ).e164
+    with engine.connect() as connection:
+        return connection.scalar(select(PhoneNumber.id).where(PhoneNumber.e164 == phone))
+
+
+def raw_snapshot_flag(engine: Engine, number_id: int, quality: str) -> object:
+    """A snapshot written past core, straight in SQL: what the database alone makes of its flag."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO number_health_snapshots (phone_number_id, recorded_at, quality_rating, "
+                "messaging_limit_tier, status, source) VALUES (:id, '2026-03-09 12:00:00', :quality, 'TIER_1K', "
+                "'CONNECTED', 'sql')"
+            ),
+            {"id": number_id, "quality": quality},
+        )
+        latest = select(NumberHealthSnapshot.quality_changed).order_by(NumberHealthSnapshot.id.desc()).limit(1)
+        return connection.scalar(latest)
+
+
+def test_the_flags_move_from_the_trigger_to_core_with_migration_0007_and_back(engine, number_id):
+    left_to_core = raw_snapshot_flag(engine, number_id, "RED")
+    migrate_to(engine, "0006")
+    set_by_trigger = raw_snapshot_flag(engine, number_id, "YELLOW")
+    migrate_to(engine, "head")
+
+    assert left_to_core is None
+    assert set_by_trigger in (True, 1)
+    assert schema_differences(engine) == []
+    assert raw_snapshot_flag(engine, number_id, "GREEN") is None

@@ -1,0 +1,90 @@
+"""Writing health snapshots: every writer goes through here, so each snapshot says whether its quality rating moved.
+
+`quality_changed` compares a snapshot's rating with the number's snapshot just before it in time. A snapshot is
+written with the flag empty and flagged, with every other unflagged one, by two set-based statements before the
+transaction ends; a snapshot arriving late also re-flags the one after it, whose previous rating it now is.
+
+A database trigger did this once per row: SQLite runs a row trigger's program for every inserted row, even when its
+WHEN clause skips the body, which cost ~70 µs per snapshot (an import of 1,300 changes: ~90 ms more than the flags'
+two statements).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.db import NumberHealthSnapshot
+
+SNAPSHOTS: Table = NumberHealthSnapshot.__table__  # type: ignore[assignment]
+
+
+def _rating_before(snapshot: Any) -> Any:
+    """The rating of the number's snapshot just before `snapshot` in (recorded_at, id) order; NULL for its first."""
+    earlier = SNAPSHOTS.alias("earlier")
+    return (
+        select(earlier.c.quality_rating)
+        .where(
+            earlier.c.phone_number_id == snapshot.c.phone_number_id,
+            earlier.c.recorded_at <= snapshot.c.recorded_at,
+            or_(earlier.c.recorded_at < snapshot.c.recorded_at, earlier.c.id < snapshot.c.id),
+        )
+        .order_by(earlier.c.recorded_at.desc(), earlier.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _successors_of_unflagged() -> Any:
+    """The snapshot just after each unflagged one, for the same number."""
+    new, later = SNAPSHOTS.alias("new"), SNAPSHOTS.alias("later")
+    successor = (
+        select(later.c.id)
+        .where(
+            later.c.phone_number_id == new.c.phone_number_id,
+            later.c.recorded_at >= new.c.recorded_at,
+            or_(later.c.recorded_at > new.c.recorded_at, later.c.id > new.c.id),
+        )
+        .order_by(later.c.recorded_at, later.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(successor).where(new.c.quality_changed.is_(None))
+
+
+@functools.cache
+def _flag_statements() -> tuple[Any, Any]:
+    """The successors' statement, then the unflagged ones' (built once: they take no parameters)."""
+    changed = _rating_before(SNAPSHOTS).is_distinct_from(SNAPSHOTS.c.quality_rating)
+    successors = (
+        update(SNAPSHOTS)
+        .where(and_(SNAPSHOTS.c.id.in_(_successors_of_unflagged()), SNAPSHOTS.c.quality_changed.is_not(None)))
+        .values(quality_changed=changed)
+    )
+    unflagged = update(SNAPSHOTS).where(SNAPSHOTS.c.quality_changed.is_(None)).values(quality_changed=changed)
+    return successors, unflagged
+
+
+def flag_quality_changes(connection: Connection) -> None:
+    """Flag the unflagged snapshots (the open transaction's) and re-flag the snapshot after each of them."""
+    for statement in _flag_statements():
+        connection.execute(statement)
+
+
+def record_snapshot(session: Session, snapshot: NumberHealthSnapshot) -> None:
+    """One snapshot through the ORM (a manual change); flagged with the others of its unit of work when it commits."""
+    session.add(snapshot)
+    session.info[_UNFLAGGED] = True
+
+
+_UNFLAGGED = "fleet_unflagged_snapshots"
+
+
+@event.listens_for(Session, "before_commit")
+def _flag_before_commit(session: Session) -> None:
+    if session.info.pop(_UNFLAGGED, False):
+        session.flush()
+        flag_quality_changes(session.connection())
