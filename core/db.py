@@ -223,7 +223,7 @@ class NumberHealthSnapshot(Base):
             sqlite_where=text("quality_changed = 1"),
             postgresql_where=text("quality_changed"),
         ),
-        # The snapshots of open transactions, not flagged yet (core.health_history): empty between writes.
+        # Snapshots not flagged yet, written by an open transaction on SQLite (core.health_history).
         Index(
             "ix_number_health_snapshots_unflagged",
             "id",
@@ -238,8 +238,9 @@ class NumberHealthSnapshot(Base):
     messaging_limit_tier: Mapped[str] = mapped_column(Code)
     status: Mapped[str] = mapped_column(Code)
     source: Mapped[str] = mapped_column(Code, default="manual")
-    # Whether the rating differs from the number's previous snapshot (in time). Written empty, filled in before
-    # the transaction ends by core.health_history, which also corrects the next snapshot when one arrives late.
+    # Whether the rating differs from the number's previous snapshot (in time), filled in on insert by a trigger
+    # (PostgreSQL) or before the transaction ends (SQLite), and corrected when a late snapshot arrives before it:
+    # see core.health_history.
     quality_changed: Mapped[bool | None] = mapped_column(Boolean)
 
 

@@ -215,13 +215,22 @@ def raw_snapshot_flag(engine: Engine, number_id: int, quality: str) -> object:
         return connection.scalar(latest)
 
 
-def test_the_flags_move_from_the_trigger_to_core_with_migration_0007_and_back(engine, number_id):
-    left_to_core = raw_snapshot_flag(engine, number_id, "RED")
-    migrate_to(engine, "0006")
-    set_by_trigger = raw_snapshot_flag(engine, number_id, "YELLOW")
-    migrate_to(engine, "head")
+def test_on_sqlite_the_flags_move_from_the_trigger_to_core_with_migration_0007_and_back(sqlite_engine):
+    number_id = new_number(sqlite_engine)
+    left_to_core = raw_snapshot_flag(sqlite_engine, number_id, "RED")
+    migrate_to(sqlite_engine, "0006")
+    set_by_trigger = raw_snapshot_flag(sqlite_engine, number_id, "YELLOW")
+    migrate_to(sqlite_engine, "head")
 
     assert left_to_core is None
-    assert set_by_trigger in (True, 1)
-    assert schema_differences(engine) == []
-    assert raw_snapshot_flag(engine, number_id, "GREEN") is None
+    assert set_by_trigger == 1
+    assert schema_differences(sqlite_engine) == []
+    assert raw_snapshot_flag(sqlite_engine, number_id, "GREEN") is None
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_trigger_flags_a_snapshot_as_it_is_written(postgres_engine):
+    number_id = new_number(postgres_engine)
+
+    assert raw_snapshot_flag(postgres_engine, number_id, "RED") is True
+    assert raw_snapshot_flag(postgres_engine, number_id, "RED") is False
