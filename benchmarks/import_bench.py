@@ -27,15 +27,17 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy.orm import Session
 
 from core import imports, model, queries, seed, services
-from core.db import PhoneNumber, Portfolio, SubscriptionGroup, Waba, make_engine, write_session
+from core.db import FieldEventTime, PhoneNumber, Portfolio, SubscriptionGroup, Waba, make_engine, write_session
 from core.imports.reading import decode, parse_json_documents
 from core.migrate import upgrade
 from core.model import Actor, Role
 
 ADMIN = Actor(name="benchmark", role=Role.ADMIN)
 HEALTH = ("quality_rating", "messaging_limit_tier", "status")
+NAMES = ("display_name", "name_status")
 QUALITY_CYCLE = ["GREEN", "YELLOW", "RED"]
 
 
@@ -77,14 +79,15 @@ def fleet_import(engine: Engine, data: bytes, now: datetime) -> imports.ImportRe
 
 def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
     """The same work, one row at a time: one ORM query (the number with its active group) and ORM objects per
-    listed number, in one transaction."""
+    listed number, with the same writes (values, event times, field clocks, history, audit), in one transaction."""
     text_, _ = decode(data)
     (document,), _ = parse_json_documents(text_)
-    changed = 0
+    rows = changed = snapshots = portfolios = 0
     with write_session(engine) as session:
         for waba_id, page in document.value.items():
             waba = session.scalars(select(Waba).where(Waba.meta_waba_id == waba_id)).one()
             for item in page["data"]:
+                rows += 1
                 e164 = model.normalize_phone_number(item["display_phone_number"], strict=False)
                 number, group = session.execute(
                     select(PhoneNumber, SubscriptionGroup)
@@ -106,11 +109,14 @@ def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
                 before = {k: getattr(number, k) for k, v in values.items() if getattr(number, k) != v}
                 if before:
                     changed += 1
-                    for name in before:
-                        setattr(number, name, values[name])
+                    _set_with_clocks(session, "phone_number", number, {k: values[k] for k in before}, now)
                     number.updated_at = now
                     if set(before) & set(HEALTH):
+                        number.health_event_time = now
+                        snapshots += 1
                         services.record_health_snapshot(session, number, now=now, source="meta-listing")
+                    if set(before) & set(NAMES):
+                        number.name_event_time = now
                     services.record_audit(
                         session,
                         ADMIN,
@@ -122,9 +128,48 @@ def naive_import(engine: Engine, data: bytes, now: datetime) -> int:
                         now=now,
                     )
                 portfolio = session.get_one(Portfolio, waba.portfolio_id)
-                if portfolio.messaging_limit != item["whatsapp_business_manager_messaging_limit"]:
-                    portfolio.messaging_limit = item["whatsapp_business_manager_messaging_limit"]
+                limit = item["whatsapp_business_manager_messaging_limit"]
+                if portfolio.messaging_limit != limit:
+                    portfolios += 1
+                    services.record_audit(
+                        session,
+                        ADMIN,
+                        "update",
+                        "portfolio",
+                        portfolio.meta_business_id,
+                        before={"messaging_limit": portfolio.messaging_limit},
+                        after={"messaging_limit": limit},
+                        now=now,
+                    )
+                    _set_with_clocks(session, "portfolio", portfolio, {"messaging_limit": limit}, now)
+                    portfolio.limit_event_time = now
+        counts = {"numbers to update": changed, "portfolios to update": portfolios, "history rows": snapshots}
+        services.record_audit(
+            session,
+            ADMIN,
+            "import",
+            "import",
+            "meta-numbers: listing.json",
+            after={
+                "source": "listing.json",
+                "kind": "meta-numbers",
+                "rows": rows,
+                **{name: count for name, count in counts.items() if count},
+            },
+            now=now,
+        )
     return changed
+
+
+def _set_with_clocks(session: Session, object_type: str, target: Any, values: dict[str, Any], now: datetime) -> None:
+    """Each value on the object, and its field clock (found or added) set to the import's time."""
+    for name, value in values.items():
+        setattr(target, name, value)
+        clock = session.get(FieldEventTime, (object_type, target.id, name))
+        if clock is None:
+            session.add(FieldEventTime(object_type=object_type, object_id=target.id, field=name, event_time=now))
+        else:
+            clock.event_time = now
 
 
 # --- databases restored to the same state before each run ---------------------------------------------------------
