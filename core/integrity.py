@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 
 from core import model
-from core.db import PhoneNumber, SubscriptionGroup, Waba, Workspace, WorkspacePortfolio
+from core.db import NumberHealthSnapshot, PhoneNumber, SubscriptionGroup, Waba, Workspace, WorkspacePortfolio
 
 
 def find_violations(engine: Engine) -> list[str]:
@@ -65,6 +65,14 @@ def find_violations(engine: Engine) -> list[str]:
             f"Subscription group '{g}' is active in archived WABA '{w}' (archive its groups first)."
             for g, w in in_archived_waba
         ]
+        unflagged = connection.scalar(
+            select(func.count()).select_from(NumberHealthSnapshot).where(NumberHealthSnapshot.quality_changed.is_(None))
+        )
+        if unflagged:
+            violations.append(
+                f"{unflagged} health snapshot(s) have no quality-change flag (written outside the app): "
+                "quality over time leaves them out."
+            )
         for (e164,) in connection.execute(select(PhoneNumber.e164)):
             try:
                 if model.normalize_phone_number(e164, strict=False) != e164:

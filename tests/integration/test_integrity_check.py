@@ -111,6 +111,10 @@ def active_group_in_an_archived_waba(connection: Connection, eu: str, americas: 
     )
 
 
+def snapshot_without_its_quality_flag(connection: Connection, eu: str, americas: str) -> None:
+    connection.execute(text("UPDATE number_health_snapshots SET quality_changed = NULL"))
+
+
 CORRUPTIONS: dict[str, tuple[Callable[[Connection, str, str], None], str]] = {
     "second-active-group": (second_active_group, f"Number {PARIS} is in 2 active subscription groups"),
     "eleventh-waba": (eleventh_waba, "Workspace 'EU Brands' has 11 active WABAs (maximum 10)"),
@@ -118,6 +122,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Connection, str, str], None], str]] = {
     "unconnected-portfolio": (waba_in_an_unconnected_portfolio, "WABA 'Rogue 6000' lives in a portfolio not connected"),
     "not-e164": (number_not_in_e164, "Number +33 6 12 34 56 78 is not stored in E.164"),
     "archived-waba-with-active-group": (active_group_in_an_archived_waba, "archived WABA 'Fashion FR'"),
+    "unflagged-snapshot": (snapshot_without_its_quality_flag, "1 health snapshot(s) have no quality-change flag"),
 }
 
 
