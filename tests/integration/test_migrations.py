@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 
 from core.db import Base, make_engine
-from core.migrate import alembic_config, is_up_to_date, upgrade
-from tests.integration.schema import schema_differences
+from core.migrate import is_up_to_date, upgrade
+from tests.integration.schema import migrate_to, schema_differences
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,16 +78,6 @@ def test_the_one_active_group_per_number_index_is_partial(empty_engine: Engine) 
         "sqlite_where", active_number["dialect_options"].get("postgresql_where")
     )
     assert "active" in str(where)
-
-
-def migrate_to(engine: Engine, revision: str) -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if revision == "head":
-            command.upgrade(config, revision)
-        else:
-            command.downgrade(config, revision)
 
 
 def clocks_left_after_a_delete(engine: Engine) -> int:

@@ -15,8 +15,7 @@ from core import chart_data, health_history, services
 from core.db import NumberHealthSnapshot, PhoneNumber, make_engine
 from core.migrate import alembic_config, upgrade
 from tests import builders
-from tests.integration.schema import schema_differences
-from tests.integration.test_migrations import migrate_to
+from tests.integration.schema import migrate_to, schema_differences
 
 DAY_ONE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = builders.french_mobile(0)
