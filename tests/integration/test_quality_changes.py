@@ -1,5 +1,6 @@
-"""Each health snapshot knows whether its quality rating moved (core.health_history flags what every writer
-inserts), so quality over time reads only those snapshots; a snapshot arriving late corrects the one after it."""
+"""Each health snapshot knows whether its quality rating moved (filled as it is written: by a trigger on PostgreSQL,
+by core.health_history on SQLite), so quality over time reads only those snapshots; a snapshot arriving late corrects
+the one after it."""
 
 from __future__ import annotations
 
