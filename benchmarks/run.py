@@ -37,7 +37,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks import import_bench
-from core import chart_data, exports, queries, seed
+from core import bulk, chart_data, exports, queries, seed
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
 from core.imports import apply
 from core.migrate import upgrade
@@ -204,33 +204,40 @@ def is_write(statement: str) -> bool:
 
 @contextmanager
 def captured_writes(engine: Engine) -> Iterator[list[tuple[Any, Any]]]:
-    """The writes an import sends, in order, filled in when the block ends: its INSERT/UPDATE statements with their
-    parameters, and (table, rows) for what it streams with COPY on PostgreSQL (which no statement event sees)."""
+    """The writes an import sends, in order, filled in when the block ends: the statements it runs itself, and
+    (function, target, rows) for what it hands to `core.bulk` (which no statement event sees)."""
     writes: list[tuple[Any, Any]] = []
-    bulk_insert = apply.insert_rows
+    funnels = {"insert_rows": apply.insert_rows, "execute_rows": apply.execute_rows}
     with captured_statements(engine) as sent:
 
-        def recorded_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-            if session.get_bind().dialect.name == "postgresql":
-                sent.append((table, rows))
-            bulk_insert(session, table, rows)
+        def recording(name: str) -> Callable[[Session, Any, list[dict[str, Any]]], None]:
+            def record(session: Session, target: Any, rows: list[dict[str, Any]]) -> None:
+                sent.append((name, (target, rows)))
+                funnels[name](session, target, rows)
 
-        apply.insert_rows = recorded_insert  # type: ignore[assignment]
+            return record
+
+        for name in funnels:
+            setattr(apply, name, recording(name))
         try:
             yield writes
         finally:
-            apply.insert_rows = bulk_insert  # type: ignore[assignment]
-    writes += [(target, values) for target, values in sent if not isinstance(target, str) or is_write(target)]
+            for name, funnel in funnels.items():
+                setattr(apply, name, funnel)
+    writes += [(target, values) for target, values in sent if target in funnels or is_write(target)]
 
 
 def replayed_writes(engine: Engine, writes: list[tuple[Any, Any]]) -> None:
     """An import's writes as it sent them, straight through the driver in one transaction (triggers and indexes
     included): the database's own share of an import, the part no client code can save."""
     with Session(engine.execution_options(fleet_write=True)) as session, session.begin():
-        cursor = session.connection().connection.cursor()
+        connection = session.connection()
+        cursor = connection.connection.cursor()
         for target, values in writes:
-            if not isinstance(target, str):
-                apply.insert_rows(session, target, values)
+            if target == "insert_rows":
+                bulk.insert_many(connection, *values)
+            elif target == "execute_rows":
+                bulk.execute_rows(connection, *values)
             elif isinstance(values, list):
                 cursor.executemany(target, values)
             else:

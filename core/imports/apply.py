@@ -10,10 +10,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from core import health_history
+from core import bulk, health_history
 from core.db import (
     AuditEntry,
     FieldEventTime,
@@ -233,9 +232,7 @@ def _update_objects(session: Session, plan: ImportPlan, audit: _Audit) -> None:
     for (object_type, _), rows in batches.items():
         table = table_of(TABLES[object_type])
         # executemany UPDATE … SET <the row's other keys> WHERE id = :object_id
-        statement = update(table).where(table.c.id == bindparam("object_id"))
-        for part in chunks(rows):
-            session.execute(statement, list(part))
+        execute_rows(session, update(table).where(table.c.id == bindparam("object_id")), rows)
 
 
 def _write_clocks(session: Session, plan: ImportPlan, template_ids: dict[str, int]) -> None:
@@ -256,8 +253,7 @@ def _write_clocks(session: Session, plan: ImportPlan, template_ids: dict[str, in
     statement = statement.on_conflict_do_update(
         index_elements=["object_type", "object_id", "field"], set_={"event_time": statement.excluded.event_time}
     )
-    for part in chunks(rows):
-        session.execute(statement, list(part))
+    execute_rows(session, statement, rows)
 
 
 def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, int]) -> None:
@@ -278,32 +274,12 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Rows that all have the same keys into a table, in the open transaction: one COPY stream on PostgreSQL
-    (an executemany there sends a statement per row), executemany elsewhere. Triggers fire either way."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        for part in chunks(rows):
-            connection.execute(insert(table), list(part))
-        return
-    names = list(rows[0])
-    # Each value as the column's type would bind it (times as naive UTC); COPY skips SQLAlchemy's processing.
-    processors = [table.c[name].type.bind_processor(connection.dialect) or _unchanged for name in names]
-    driver = connection.connection.driver_connection
-    columns = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in names)
-    statement = f"COPY {connection.dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row([process(row[name]) for name, process in zip(names, processors, strict=True)])
-    except dbapi_error as error:  # as SQLAlchemy reports a statement's error: a broken rule keeps its name
-        raise DBAPIError.instance(statement, None, error, dbapi_error) from error
+    """The import's bulk writes go through this and `execute_rows` (`core.bulk`), in the open transaction."""
+    bulk.insert_many(session.connection(), table, rows)
 
 
-def _unchanged(value: Any) -> Any:
-    return value
+def execute_rows(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    bulk.execute_rows(session.connection(), statement, rows)
 
 
 def _ids_by(session: Session, key: Any, id_column: Any, values: Iterable[str]) -> dict[str, int]:
