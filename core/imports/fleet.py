@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ NUMBER_FIELDS = (
     "account_mode",
     "meta_phone_number_id",
 )
+LISTED_FIELDS = NUMBER_FIELDS[:-1]  # what a Graph API listing gives; the Meta id is matched, not compared
 HEALTH_FIELDS = ("quality_rating", "messaging_limit_tier", "status")
 NAME_FIELDS = ("display_name", "name_status")
 PORTFOLIO_FIELDS = ("messaging_limit", "max_phone_numbers_per_business", "max_phone_numbers_per_waba")
@@ -217,25 +218,42 @@ def active_number_counts(session: Session, waba_ids: Sequence[int]) -> dict[int,
     return counts
 
 
-@dataclass(slots=True)
-class NumberRow:
+class NumberRow(NamedTuple):
+    """A stored number as selected (`_number_columns`, in this order): one tuple, no per-row object to build."""
+
     id: int
     e164: str
-    values: dict[str, Any]
+    display_name: str
+    status: str
+    quality_rating: str
+    messaging_limit_tier: str
+    name_status: str
+    throughput_level: str | None
+    code_verification_status: str | None
+    platform_type: str | None
+    account_mode: str | None
+    meta_phone_number_id: str | None
     group_name: str | None  # the active group, if any
     group_waba_id: int | None
     group_waba_meta_id: str | None
     group_waba_name: str | None
 
+    @property
+    def values(self) -> dict[str, Any]:
+        """The fields Meta sets, by name."""
+        return dict(zip(NUMBER_FIELDS, cast(tuple[Any, ...], self)[VALUES], strict=True))
+
+    def listed_values(self) -> tuple[Any, ...]:
+        """The LISTED_FIELDS' values, in that order."""
+        return cast(tuple[Any, ...], self)[LISTED_VALUES]
+
+
+VALUES = slice(2, 2 + len(NUMBER_FIELDS))
+LISTED_VALUES = slice(2, 2 + len(LISTED_FIELDS))
+
 
 def _number_columns() -> list[Any]:
     return [PhoneNumber.id, PhoneNumber.e164, *[getattr(PhoneNumber, name) for name in NUMBER_FIELDS]]
-
-
-def _number_row(row: Any) -> NumberRow:
-    width = 2 + len(NUMBER_FIELDS)
-    values = dict(zip(NUMBER_FIELDS, row[2:width], strict=True))
-    return NumberRow(row[0], row[1], values, *row[width:])
 
 
 def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str] = ()) -> dict[int, NumberRow]:
@@ -257,7 +275,7 @@ def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str]
     ):
         for part in chunks(wanted):
             for row in _rows(session, base.where(column.in_(part))):
-                found[row[0]] = _number_row(row)
+                found[row[0]] = NumberRow._make(row)
     return found
 
 
@@ -272,7 +290,7 @@ def load_active_numbers(session: Session, waba_ids: Sequence[int]) -> dict[int, 
             .join(Waba, Waba.id == SubscriptionGroup.waba_id)
             .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part)),
         )
-        found.update((row[0], _number_row(row)) for row in rows.all())
+        found.update((row[0], NumberRow._make(row)) for row in rows.all())
     return found
 
 

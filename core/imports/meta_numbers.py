@@ -348,9 +348,7 @@ def plan_listing(
         return
     stored = fleet.load_active_numbers(session, [waba.id for waba in wabas.values()])
     by_e164 = {row.e164: row for row in stored.values()}
-    by_meta_id = {
-        row.values["meta_phone_number_id"]: row for row in by_e164.values() if row.values["meta_phone_number_id"]
-    }
+    by_meta_id = {row.meta_phone_number_id: row for row in by_e164.values() if row.meta_phone_number_id}
     numbers = _unique_numbers(_resolve_numbers(session, listing.numbers, by_e164, by_meta_id, plan), plan)
     if plan.errors:
         return
@@ -363,7 +361,7 @@ def plan_listing(
         if (
             row is not None
             and row.group_waba_id == waba.id
-            and (listed.meta_id is None or row.values["meta_phone_number_id"] in (None, listed.meta_id))
+            and (listed.meta_id is None or row.meta_phone_number_id in (None, listed.meta_id))
             and (listed.meta_id is None or by_meta_id.get(listed.meta_id, row) is row)
         ):
             matched.append((listed, row))
@@ -424,8 +422,8 @@ def _resolve_numbers(
     if outside or outside_ids:
         for row in fleet.load_numbers(session, outside, outside_ids).values():
             by_e164[row.e164] = row
-            if row.values["meta_phone_number_id"]:
-                by_meta_id[row.values["meta_phone_number_id"]] = row
+            if row.meta_phone_number_id:
+                by_meta_id[row.meta_phone_number_id] = row
     return resolved
 
 
@@ -445,8 +443,10 @@ def _offer_listed_values(
 
 
 def _differs(listed: ListedNumber, row: fleet.NumberRow) -> bool:
-    if listed.meta_id and not row.values["meta_phone_number_id"]:
+    if listed.meta_id and not row.meta_phone_number_id:
         return True
+    if len(listed.values) == len(fleet.LISTED_FIELDS):  # Meta gave every field (the usual case): one tuple comparison
+        return tuple(map(listed.values.__getitem__, fleet.LISTED_FIELDS)) != row.listed_values()
     return not listed.values.items() <= row.values.items()
 
 
@@ -491,7 +491,7 @@ def _match(
         raise InvalidInput(
             f"Meta phone-number id {listed.meta_id} is {by_id.e164} in the fleet, but Meta lists it as {listed.e164}."
         )
-    stored_id = by_number.values["meta_phone_number_id"] if by_number else None
+    stored_id = by_number.meta_phone_number_id if by_number else None
     if by_number is not None and stored_id and listed.meta_id and stored_id != listed.meta_id:
         raise InvalidInput(
             f"{listed.e164} has Meta phone-number id {stored_id} in the fleet; the listing says {listed.meta_id}."

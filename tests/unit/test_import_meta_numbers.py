@@ -16,6 +16,7 @@ from tests.builders import ADMIN, ANALYST, VIEWER
 from tests.fixtures.meta import support
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+LATER = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -179,6 +180,34 @@ def test_a_number_is_matched_by_its_meta_id_and_a_conflicting_e164_is_refused(fl
     assert [str(p) for p in plan.errors] == [
         "page 1, data[0]: Meta phone-number id 106540352242922 belongs to +15550783881 in the fleet, but "
         "+15550167350 is another stored number."
+    ]
+
+
+# A listed value for each field Meta's node gives, other than what the Lucky Shrub page says for +1 555-078-3881.
+OTHER_LISTED_VALUES = {
+    "verified_name": ("display_name", "Lucky Shrub Garden"),
+    "status": ("status", "FLAGGED"),
+    "quality_rating": ("quality_rating", "RED"),
+    "messaging_limit_tier": ("messaging_limit_tier", "TIER_100K"),
+    "name_status": ("name_status", "DECLINED"),
+    "throughput": ("throughput_level", "HIGH"),
+    "code_verification_status": ("code_verification_status", "EXPIRED"),
+    "platform_type": ("platform_type", "ON_PREMISE"),
+    "account_mode": ("account_mode", "SANDBOX"),
+}
+
+
+@pytest.mark.parametrize("node_field", sorted(OTHER_LISTED_VALUES))
+def test_a_number_listed_with_every_field_is_updated_in_the_one_that_changed(fleet: Engine, node_field: str) -> None:
+    page = json.loads(support.read("listings/lucky_shrub_us_page.json"))
+    imports.run_import(fleet, ADMIN, us_request(json.dumps(page).encode()), now=NOW)
+    field, value = OTHER_LISTED_VALUES[node_field]
+    page["data"][0][node_field] = {"level": value} if node_field == "throughput" else value
+
+    plan = imports.plan_import(fleet, ADMIN, us_request(json.dumps(page).encode()), now=LATER)
+
+    assert [(u.key, [(c.field, c.after) for c in u.changes]) for u in plan.updates] == [
+        (support.US_MAIN, [(field, value)])
     ]
 
 
