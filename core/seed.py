@@ -15,6 +15,7 @@ import phonenumbers
 from sqlalchemy import Engine, Integer, func, inspect, select, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from core.bulk import Memo
 from core.db import (
     AuditEntry,
     Base,
@@ -257,26 +258,14 @@ def _bulk_insert(connection: Any, table: type[Base], rows: list[dict[str, Any]])
             cursor.executemany(statement, zip(*values, strict=True))
 
 
-class _Memo(dict[Any, Any]):
-    """Converts each distinct value once (history rows repeat a few dates and enum values a million times)."""
-
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.convert = convert
-
-    def __missing__(self, value: Any) -> Any:
-        converted = self[value] = self.convert(value)
-        return converted
-
-
 def _converter(dialect: Any, column: Any, postgresql: bool) -> Callable[[Any], Any] | None:
     """How a column's Python values become what the driver takes; None when they go in unchanged."""
     if not postgresql:
         bind = column.type.dialect_impl(dialect).bind_processor(dialect)
-        return _Memo(bind).__getitem__ if isinstance(column.type, UTCDateTime) and bind else None
+        return Memo(bind).__getitem__ if isinstance(column.type, UTCDateTime) and bind else None
     if isinstance(column.type, Integer):
-        return _Memo(_copy_text).__getitem__ if column.nullable else str
-    return _Memo(_copy_text).__getitem__
+        return Memo(_copy_text).__getitem__ if column.nullable else str
+    return Memo(_copy_text).__getitem__
 
 
 def _copy_text(value: Any) -> str:
