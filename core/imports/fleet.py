@@ -12,7 +12,8 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from operator import itemgetter
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -241,15 +242,13 @@ class NumberRow(NamedTuple):
     @property
     def values(self) -> dict[str, Any]:
         """The fields Meta sets, by name."""
-        return dict(zip(NUMBER_FIELDS, cast(tuple[Any, ...], self)[VALUES], strict=True))
-
-    def listed_values(self) -> tuple[Any, ...]:
-        """The LISTED_FIELDS' values, in that order."""
-        return cast(tuple[Any, ...], self)[LISTED_VALUES]
+        return dict(zip(NUMBER_FIELDS, _stored_values(self), strict=True))
 
 
-VALUES = slice(2, 2 + len(NUMBER_FIELDS))
-LISTED_VALUES = slice(2, 2 + len(LISTED_FIELDS))
+_stored_values = itemgetter(slice(2, 2 + len(NUMBER_FIELDS)))
+# Both give the LISTED_FIELDS' values in that order: from a NumberRow, and from a dict of every listed field.
+stored_listed_values = itemgetter(slice(2, 2 + len(LISTED_FIELDS)))
+listed_values = itemgetter(*LISTED_FIELDS)
 
 
 def _number_columns() -> list[Any]:

@@ -446,7 +446,7 @@ def _differs(listed: ListedNumber, row: fleet.NumberRow) -> bool:
     if listed.meta_id and not row.meta_phone_number_id:
         return True
     if len(listed.values) == len(fleet.LISTED_FIELDS):  # Meta gave every field (the usual case): one tuple comparison
-        return tuple(map(listed.values.__getitem__, fleet.LISTED_FIELDS)) != row.listed_values()
+        return fleet.listed_values(listed.values) != fleet.stored_listed_values(row)
     return not listed.values.items() <= row.values.items()
 
 

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from core import imports, queries, services
-from core.db import AuditEntry, FieldEventTime, NumberHealthSnapshot
+from core.db import AuditEntry, FieldEventTime, NumberHealthSnapshot, read_session
 from core.errors import InvalidInput, PermissionDenied
 from core.imports import ImportRejected, ImportRequest
+from core.imports import fleet as fleet_rows
 from tests.builders import ADMIN, ANALYST, VIEWER
 from tests.fixtures.meta import support
 
@@ -209,6 +210,17 @@ def test_a_number_listed_with_every_field_is_updated_in_the_one_that_changed(fle
     assert [(u.key, [(c.field, c.after) for c in u.changes]) for u in plan.updates] == [
         (support.US_MAIN, [(field, value)])
     ]
+
+
+def test_a_stored_number_is_read_with_its_values_in_the_order_listings_compare_them(fleet: Engine) -> None:
+    with read_session(fleet) as session:
+        (row,) = fleet_rows.load_numbers(session, [support.US_MAIN]).values()
+
+    assert row._fields[2 : 2 + len(fleet_rows.NUMBER_FIELDS)] == fleet_rows.NUMBER_FIELDS
+    assert row.values["display_name"] == "Lucky Shrub"
+    listed = {field: f"listed {field}" for field in fleet_rows.LISTED_FIELDS}
+    assert fleet_rows.listed_values(listed) == tuple(listed.values())
+    assert fleet_rows.stored_listed_values(row) == tuple(row.values[f] for f in fleet_rows.LISTED_FIELDS)
 
 
 def test_fields_meta_leaves_out_keep_their_stored_values(fleet: Engine) -> None:
