@@ -85,8 +85,8 @@ def record_audit(
             object_type=object_type,
             # A key built from names ('workspace ↔ portfolio') may outgrow its column; the values stay whole in `after`.
             object_key=_fit(object_key, model.MAX_NAME_LENGTH),
-            before=_to_json(before),
-            after=_to_json(after),
+            before=audit_json(before),
+            after=audit_json(after),
         )
     )
 
@@ -95,10 +95,12 @@ def _fit(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def _to_json(values: dict[str, Any] | None) -> str | None:
-    if values is None:
-        return None
-    return json.dumps(values, default=str, ensure_ascii=False, sort_keys=True)
+_AUDIT_JSON = json.JSONEncoder(default=str, ensure_ascii=False, sort_keys=True)
+
+
+def audit_json(values: dict[str, Any] | None) -> str | None:
+    """An audit entry's before/after values as stored: JSON with sorted keys, times and the like as text."""
+    return None if values is None else _AUDIT_JSON.encode(values)
 
 
 def record_health_snapshot(session: Session, number: PhoneNumber, *, now: datetime, source: str) -> None:

@@ -3,7 +3,6 @@ UPDATEs by primary key in bulk, never one ORM object per row."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -27,6 +26,7 @@ from core.db import (
 from core.imports.fleet import NUMBER_FIELDS, chunks
 from core.imports.report import ImportPlan
 from core.model import Actor
+from core.services import audit_json
 
 
 def table_of(entity: Any) -> Table:
@@ -83,14 +83,10 @@ class _Audit:
                 "action": action,
                 "object_type": object_type,
                 "object_key": key,
-                "before": _json(before),
-                "after": _json(after),
+                "before": audit_json(before),
+                "after": audit_json(after),
             }
         )
-
-
-def _json(values: dict[str, Any] | None) -> str | None:
-    return None if values is None else json.dumps(values, default=str, ensure_ascii=False, sort_keys=True)
 
 
 def _connect_portfolios(session: Session, plan: ImportPlan, audit: _Audit) -> None:

@@ -462,13 +462,26 @@ def _check_wabas(wabas: dict[str, fleet.WabaRow], listing: Listing, plan: Import
 
 
 def _unique_numbers(numbers: list[ListedNumber], plan: ImportPlan) -> list[ListedNumber]:
+    meta_ids = [listed.meta_id for listed in numbers if listed.meta_id]
+    if len({listed.e164 for listed in numbers}) == len(numbers) and len(set(meta_ids)) == len(meta_ids):
+        return numbers  # the usual case, checked in two set operations: no number is listed twice
     first_by_e164: dict[str, ListedNumber] = {}
     first_by_id: dict[str, ListedNumber] = {}
     unique = []
     for listed in numbers:
-        earlier = first_by_e164.get(listed.e164) or (first_by_id.get(listed.meta_id) if listed.meta_id else None)
+        earlier = first_by_e164.get(listed.e164)
         if earlier is not None:
             plan.errors.append(Problem(listed.where, f"{listed.e164} is listed twice (also at {earlier.where})."))
+            continue
+        earlier = first_by_id.get(listed.meta_id) if listed.meta_id else None
+        if earlier is not None:
+            plan.errors.append(
+                Problem(
+                    listed.where,
+                    f"Meta phone-number id {listed.meta_id} is listed twice, as {listed.e164} and as {earlier.e164} "
+                    f"(at {earlier.where}).",
+                )
+            )
             continue
         first_by_e164[listed.e164] = listed
         if listed.meta_id:

@@ -223,6 +223,20 @@ def test_a_stored_number_is_read_with_its_values_in_the_order_listings_compare_t
     assert fleet_rows.stored_listed_values(row) == tuple(row.values[f] for f in fleet_rows.LISTED_FIELDS)
 
 
+def test_one_meta_id_listed_for_two_numbers_is_refused_with_both(fleet: Engine) -> None:
+    data = listing(
+        {"display_phone_number": "+1 555-078-3881", "id": "106540352242922"},
+        {"display_phone_number": "+1 555-016-7350", "id": "106540352242922"},
+    )
+
+    plan = imports.plan_import(fleet, ADMIN, us_request(data), now=NOW)
+
+    assert [str(p) for p in plan.errors] == [
+        "page 1, data[1]: Meta phone-number id 106540352242922 is listed twice, as +15550167350 and as "
+        "+15550783881 (at page 1, data[0])."
+    ]
+
+
 def test_fields_meta_leaves_out_keep_their_stored_values(fleet: Engine) -> None:
     data = listing({"display_phone_number": "+1 555-078-3881", "status": "RESTRICTED"})
 
