@@ -18,10 +18,11 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 CHUNK = 5_000
+Converter = Callable[[Any], Any] | None
 
 
 class Memo(dict[Any, Any]):
-    """Converts each distinct value once (bulk rows repeat a few times and enum values thousands of times)."""
+    """Converts each distinct value once (bulk rows repeat the same few times and enum values thousands of times)."""
 
     def __init__(self, convert: Callable[[Any], Any]) -> None:
         super().__init__()
@@ -71,10 +72,9 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
                 copy.write_row(values)
 
 
-Converter = Callable[[Any], Any] | None
-
-
-def _converted(rows: Sequence[dict[str, Any]], names: list[str], converters: list[Converter]) -> Iterator[list[tuple]]:
+def _converted(
+    rows: Sequence[dict[str, Any]], names: list[str], converters: list[Converter]
+) -> Iterator[list[tuple[Any, ...]]]:
     """The rows as tuples of driver values, CHUNK rows at a time, converted column by column."""
     for start in range(0, len(rows), CHUNK):
         part = rows[start : start + CHUNK]
