@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -92,8 +92,9 @@ class _Audit:
 def _connect_portfolios(session: Session, plan: ImportPlan, audit: _Audit) -> None:
     if not plan.connections:
         return
-    session.execute(
-        insert(table_of(WorkspacePortfolio)),
+    insert_rows(
+        session,
+        table_of(WorkspacePortfolio),
         [
             {"workspace_id": c.workspace_id, "portfolio_id": c.portfolio_id, "connected_at": audit.now}
             for c in plan.connections
@@ -111,8 +112,9 @@ def _connect_portfolios(session: Session, plan: ImportPlan, audit: _Audit) -> No
 def _create_wabas(session: Session, plan: ImportPlan, audit: _Audit) -> dict[str, int]:
     if not plan.wabas:
         return {}
-    session.execute(
-        insert(table_of(Waba)),
+    insert_rows(
+        session,
+        table_of(Waba),
         [
             {
                 "meta_waba_id": w.meta_waba_id,
@@ -191,8 +193,9 @@ def _create_numbers(
 def _create_templates(session: Session, plan: ImportPlan, audit: _Audit, now: datetime) -> dict[str, int]:
     if not plan.templates:
         return {}
-    session.execute(
-        insert(table_of(MessageTemplate)),
+    insert_rows(
+        session,
+        table_of(MessageTemplate),
         [{"waba_id": t.waba_id, **dict(t.values), "updated_at": now} for t in plan.templates],
     )
     created: dict[str, int] = {}
@@ -270,7 +273,7 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """The import's bulk writes go through this and `execute_rows` (`core.bulk`), in the open transaction."""
+    """Every row an import writes goes through this or `execute_rows` (`core.bulk`), in the open transaction."""
     bulk.insert_many(session.connection(), table, rows)
 
 
