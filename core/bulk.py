@@ -22,7 +22,7 @@ Converter = Callable[[Any], Any] | None
 
 
 class Memo(dict[Any, Any]):
-    """Converts each distinct value once (bulk rows repeat the same few times and enum values thousands of times)."""
+    """Converts each distinct value once (bulk rows repeat a few timestamps and enum values thousands of times)."""
 
     def __init__(self, convert: Callable[[Any], Any]) -> None:
         super().__init__()

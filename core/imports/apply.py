@@ -273,7 +273,8 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Every row an import writes goes through this or `execute_rows` (`core.bulk`), in the open transaction."""
+    """Every row a plan inserts or updates goes through this or `execute_rows` (`core.bulk`), in the open
+    transaction; only the quality flags that follow the history rows are set by statements of their own."""
     bulk.insert_many(session.connection(), table, rows)
 
 

@@ -220,7 +220,7 @@ def active_number_counts(session: Session, waba_ids: Sequence[int]) -> dict[int,
 
 
 class NumberRow(NamedTuple):
-    """A stored number as selected (`_number_columns`, in this order): one tuple, no per-row object to build."""
+    """A stored number as selected (`_number_columns`, in this order): the row's own tuple, no dict per row."""
 
     id: int
     e164: str
