@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from core.errors import InvalidInput
 from core.imports import csv_onboarding, meta_numbers, webhooks
@@ -96,6 +99,73 @@ def test_empty_and_malformed_files_are_refused(text: str, expected: str) -> None
     _, problems = parse_json_documents(text)
 
     assert [str(p) for p in problems] == [expected]
+
+
+def _read_by_the_standard_library(text: str) -> Any:
+    try:
+        return ("read", repr(json.loads(text, parse_constant=_refused_constant)))
+    except json.JSONDecodeError as error:
+        return ("refused", error.msg)
+    except ValueError as error:
+        return ("refused", str(error))
+
+
+def _refused_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def _read_by_the_importer(text: str) -> Any:
+    documents, problems = parse_json_documents(text)
+    if problems:
+        return ("refused", [str(p) for p in problems])
+    return ("read", repr(documents[0].value))
+
+
+_ALL_CHARACTERS = st.characters(exclude_categories=())  # lone surrogates too: JSON can escape them
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(_ALL_CHARACTERS, max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(_ALL_CHARACTERS, max_size=6), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
+def test_any_json_document_reads_as_the_standard_library_reads_it(value: Any, ascii_only: bool, indent: Any) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=indent)
+
+    documents, problems = parse_json_documents(text)
+
+    assert problems == []
+    assert repr(documents[0].value) == repr(json.loads(text))
+
+
+@settings(max_examples=300, deadline=None)
+@example(text="NaN")
+@example(text='{"limit": -Infinity}')
+@example(text='"\\ud83d"')  # a lone surrogate escape
+@example(text="[" * 250 + "]" * 250)
+@example(text="[1, 2,]")
+@given(
+    text=st.one_of(
+        st.text(st.sampled_from('{}[]":,0123456789.eE+-tfrnulsaNIy \\u\n'), max_size=30),
+        st.builds(lambda value, cut: json.dumps(value)[:cut], _JSON_VALUES, st.integers(0, 40)),
+    )
+)
+def test_any_text_is_read_or_refused_as_the_standard_library_would(text: str) -> None:
+    expected = _read_by_the_standard_library(text)
+
+    outcome = _read_by_the_importer(text)
+
+    assert outcome[0] == expected[0]
+    if expected[0] == "read":
+        assert outcome == expected
+    elif text.strip() and "\n" not in text:  # one document: the standard library's reason is the one given
+        assert expected[1] in outcome[1][0]
 
 
 @pytest.mark.parametrize(
