@@ -229,7 +229,9 @@ def quick_e164(raw: str) -> str | None:
     """The E.164 form of a number written only with digits, a leading '+' and separators, as Meta writes them
     ('+1 631-555-5555', '15550783881'), read as `model.normalize_phone_number` reads a number without a country;
     None when the text needs the full parser. Unchecked: only trusted once it matches a stored number."""
-    digits = raw.translate(_PHONE_SEPARATORS)
+    digits = raw.replace(" ", "").replace("-", "")  # Meta's own separators, at a fifth of translate's cost
+    if not (digits[1:] if digits[:1] == "+" else digits).isdigit():
+        digits = digits.translate(_PHONE_SEPARATORS)
     if digits[:1] == "+":
         return digits if digits[1:].isdigit() and digits.isascii() else None
     if not (digits.isdigit() and digits.isascii()):

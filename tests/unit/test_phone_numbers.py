@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidPhoneNumber
+from core.imports.reading import quick_e164
 from core.model import normalize_phone_number
 
 
@@ -168,3 +169,17 @@ def test_every_spelling_of_a_number_normalizes_to_one_e164(case: tuple[str, str 
     typed, region, expected = case
 
     assert normalize_phone_number(typed, region) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(same_number_in_some_format())
+def test_a_number_read_quickly_from_a_meta_payload_is_the_full_parsers_e164(case: tuple[str, str | None, str]) -> None:
+    typed, region, expected = case
+    assume(region is None)  # Meta writes numbers with their country code
+
+    quick = quick_e164(typed)
+
+    if set(typed) <= set("+0123456789 \t\xa0().-/"):
+        assert quick == expected
+    else:
+        assert quick is None  # other separators: left to the full parser
