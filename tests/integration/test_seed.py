@@ -68,7 +68,7 @@ def test_synthetic_sizes_must_respect_the_caps(wabas: int, numbers: int) -> None
 
 
 def test_a_large_synthetic_fleet_keeps_the_schema_and_the_services_working(engine: Engine) -> None:
-    """100,000 history rows take the bulk path that rebuilds the history indexes after the load."""
+    """100,000 history rows: on PostgreSQL the bulk path that rebuilds the history indexes after the load."""
     report = seed.seed(engine, seed.synthetic_shape(5, 10, 20, 100), now=NOW)
 
     assert (report.wabas, report.numbers, report.snapshots) == (50, 1000, 100_000)
@@ -79,3 +79,19 @@ def test_a_large_synthetic_fleet_keeps_the_schema_and_the_services_working(engin
         engine, ADMIN, phone=queries.numbers_table(engine)["phone_e164"].iloc[0], changes={"status": "BANNED"}
     )
     assert row_counts(engine)["number_health_snapshots"] == 100_001
+
+
+def test_the_history_is_written_day_by_day_as_a_fleet_records_it(sqlite_engine: Engine) -> None:
+    seed.seed(sqlite_engine, seed.DEMO_SHAPE, now=NOW)
+
+    with sqlite_engine.connect() as connection:
+        out_of_order = connection.exec_driver_sql(
+            "SELECT count(*) FROM number_health_snapshots AS later JOIN number_health_snapshots AS earlier "
+            "ON earlier.id = later.id - 1 WHERE later.recorded_at < earlier.recorded_at"
+        ).scalar_one()
+        days = connection.exec_driver_sql(
+            "SELECT count(DISTINCT recorded_at) FROM number_health_snapshots"
+        ).scalar_one()
+
+    assert days > 1
+    assert out_of_order == 0
