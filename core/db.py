@@ -209,7 +209,8 @@ class NumberHealthSnapshot(Base):
 
     __tablename__ = "number_health_snapshots"
     __table_args__ = (
-        Index("ix_number_health_snapshots_number_time", "phone_number_id", "recorded_at"),
+        # In the order a number's snapshot before or after another is looked up: (recorded_at, id), LIMIT 1.
+        Index("ix_number_health_snapshots_number_time", "phone_number_id", "recorded_at", "id"),
         Index("ix_number_health_snapshots_time", "recorded_at"),
         # Quality over time reads only the snapshots where the rating moved: a few percent of the history. The
         # index covers every column that query names (the flag too), so SQLite's planner always prefers it.
