@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -61,6 +61,16 @@ def _rows(session: Session, query: Any) -> Any:
     """Run a SELECT of plain columns on the session's connection (same transaction), skipping the ORM's result
     machinery: these loads read thousands of rows and need no ORM objects."""
     return session.connection().execute(query)
+
+
+def _driver_tuples(session: Session, query: Any) -> list[tuple[Any, ...]]:
+    """The driver's own tuples for a SELECT of text and integer columns only (none needs a conversion by
+    SQLAlchemy): 10,000 stored numbers then load without a Row object each (~60 M instructions fewer)."""
+    result = _rows(session, query)
+    try:
+        return cast(list[tuple[Any, ...]], result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -273,7 +283,7 @@ def load_numbers(session: Session, e164s: Iterable[str], meta_ids: Iterable[str]
         (PhoneNumber.meta_phone_number_id, sorted(set(meta_ids))),
     ):
         for part in chunks(wanted):
-            for row in _rows(session, base.where(column.in_(part))):
+            for row in _driver_tuples(session, base.where(column.in_(part))):
                 found[row[0]] = NumberRow._make(row)
     return found
 
@@ -282,14 +292,14 @@ def load_active_numbers(session: Session, waba_ids: Sequence[int]) -> dict[int, 
     """The active numbers of some WABAs, in one query per 5,000 WABAs (a listing's numbers are mostly these)."""
     found: dict[int, NumberRow] = {}
     for part in chunks(sorted(set(waba_ids))):
-        rows = _rows(
+        rows = _driver_tuples(
             session,
             select(*_number_columns(), SubscriptionGroup.name, SubscriptionGroup.waba_id, Waba.meta_waba_id, Waba.name)
             .join(SubscriptionGroup, SubscriptionGroup.phone_number_id == PhoneNumber.id)
             .join(Waba, Waba.id == SubscriptionGroup.waba_id)
             .where(SubscriptionGroup.state == "active", SubscriptionGroup.waba_id.in_(part)),
         )
-        found.update((row[0], NumberRow._make(row)) for row in rows.all())
+        found.update((row[0], NumberRow._make(row)) for row in rows)
     return found
 
 
