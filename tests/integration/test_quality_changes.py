@@ -4,10 +4,7 @@ the one after it."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic import command
@@ -15,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select, text
 
-import core
 from core import chart_data, health_history, seed, services
 from core.db import NumberHealthSnapshot, PhoneNumber, make_engine
-from core.migrate import alembic_config, upgrade
+from core.migrate import alembic_config, migration_module, upgrade
 from tests import builders
 from tests.integration.schema import migrate_to, schema_differences
 
@@ -240,22 +236,12 @@ def test_on_postgresql_the_trigger_flags_a_snapshot_as_it_is_written(postgres_en
     assert raw_snapshot_flag(postgres_engine, number_id, "RED") is False
 
 
-def _revision_0003() -> Any:
-    path = Path(core.__file__).parent / "migrations" / "versions" / "0003_quality_changes_index.py"
-    spec = importlib.util.spec_from_file_location("fleet_migration_0003_for_tests", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.postgres
 def test_on_postgresql_the_trigger_reads_the_snapshot_before_from_the_index_without_sorting(postgres_engine):
     """The trigger's plan is generic (its parameters unknown): the index must give the (recorded_at, id) order
     itself, or a fleet's day-by-day history costs a sort of the number's snapshots on every insert."""
     seed.seed(postgres_engine, seed.synthetic_shape(1, 10, 20, 60))
-    before_new = _revision_0003()._BEFORE_NEW.replace("NEW.phone_number_id", "$1")
+    before_new = migration_module("0003_quality_changes_index.py")._BEFORE_NEW.replace("NEW.phone_number_id", "$1")
     before_new = before_new.replace("NEW.recorded_at", "$2").replace("NEW.id", "$3")
     with postgres_engine.connect() as connection:
         connection.execute(text("ANALYZE number_health_snapshots"))

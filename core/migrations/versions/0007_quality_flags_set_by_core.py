@@ -13,12 +13,12 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
+
+from core.migrate import migration_module
 
 revision = "0007"
 down_revision = "0006"
@@ -49,10 +49,5 @@ def downgrade() -> None:
 
 
 def _revision_0003() -> ModuleType:
-    """The trigger's definition, where it was written (migration files are not an importable package)."""
-    path = Path(__file__).with_name("0003_quality_changes_index.py")
-    spec = importlib.util.spec_from_file_location("fleet_migration_0003", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The trigger's definition, where it was written."""
+    return migration_module("0003_quality_changes_index.py")
