@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -28,7 +31,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    select,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
@@ -122,6 +127,10 @@ class Waba(Base):
     state: Mapped[str] = mapped_column(Code, default="active")
     status: Mapped[str] = mapped_column(Code, default="ACTIVE")
     ban_state: Mapped[str | None] = mapped_column(Code)
+    # What Meta last reported (account_update): as JSON text, kept as sent.
+    ban_date: Mapped[str | None] = mapped_column(String(40))
+    restrictions: Mapped[str | None] = mapped_column(Text)  # [{"restriction_type", "expiration"}, …]
+    violation_type: Mapped[str | None] = mapped_column(Name)
     status_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -144,6 +153,12 @@ class PhoneNumber(Base):
     code_verification_status: Mapped[str | None] = mapped_column(Code)
     platform_type: Mapped[str | None] = mapped_column(Code)
     account_mode: Mapped[str | None] = mapped_column(Code)
+    # Meta's "can this number send?": AVAILABLE, LIMITED or BLOCKED, and each entity's errors as JSON text.
+    health_status: Mapped[str | None] = mapped_column(Code)
+    health_errors: Mapped[str | None] = mapped_column(Text)
+    is_official_business_account: Mapped[bool | None] = mapped_column(Boolean)
+    last_onboarded_time: Mapped[str | None] = mapped_column(String(40))  # as Meta writes it
+    name_rejection_reason: Mapped[str | None] = mapped_column(Name)
     health_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     name_event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -200,6 +215,10 @@ class MessageTemplate(Base):
     category: Mapped[str | None] = mapped_column(Code)
     status: Mapped[str] = mapped_column(Code, default="PENDING")
     quality_score: Mapped[str] = mapped_column(Code, default="UNKNOWN")
+    previous_category: Mapped[str | None] = mapped_column(Code)
+    # Why Meta rejected, paused or disabled the template, and when its status last changed.
+    status_reason: Mapped[str | None] = mapped_column(Name)
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -269,6 +288,38 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SyncRun(Base):
+    """One WABA's part of a pull sync from the Graph API: when, how it ended, and when Meta lets us call again."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_waba_started", "meta_waba_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meta_waba_id: Mapped[str] = mapped_column(MetaId)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(Code)  # unchanged | updated | throttled | failed | not-in-fleet
+    changes: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountAlert(Base):
+    """An `account_alerts` webhook: Meta's alert about a business, WABA or number, kept as delivered."""
+
+    __tablename__ = "account_alerts"
+    __table_args__ = (UniqueConstraint("meta_waba_id", "entity_id", "alert_type", "event_time"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meta_waba_id: Mapped[str] = mapped_column(MetaId)
+    entity_type: Mapped[str] = mapped_column(Code)
+    entity_id: Mapped[str] = mapped_column(MetaId)
+    alert_type: Mapped[str] = mapped_column(Code)
+    severity: Mapped[str | None] = mapped_column(Code)
+    status: Mapped[str | None] = mapped_column(Code)
+    description: Mapped[str | None] = mapped_column(Text)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FieldEventTime(Base):
     """When Meta last set one field of one object (number, template, portfolio, WABA).
 
@@ -282,6 +333,63 @@ class FieldEventTime(Base):
     object_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     field: Mapped[str] = mapped_column(String(60), primary_key=True)
     event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One POST from Meta, stored as received before it is acknowledged; the worker applies it later."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'applied', 'failed')", name="state"),
+        Index(
+            "ix_webhook_deliveries_pending",
+            "id",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_webhook_deliveries_applied",
+            "applied_at",
+            sqlite_where=text("state = 'applied'"),
+            postgresql_where=text("state = 'applied'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # arrival order
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the bytes Meta signed
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the body: a redelivery is stored once
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookWabaActivity(Base):
+    """A WABA's latest webhook event (Meta's entry.time) and when the worker last applied one for it."""
+
+    __tablename__ = "webhook_waba_activity"
+    meta_waba_id: Mapped[str] = mapped_column(MetaId, primary_key=True)
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkerLease(Base):
+    """Who may run a job alone (the SQLite inbox worker) and until when, unless renewed."""
+
+    __tablename__ = "worker_leases"
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DataVersion(Base):
+    """One row: a counter raised by every write transaction, the key of the pages' cached reads."""
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 def normalize_database_url(url: str) -> str:
@@ -338,14 +446,37 @@ def is_postgresql(engine: Engine) -> bool:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits when the block ends, writes nothing if it raises."""
+def write_session(engine: Engine, *, changes_fleet: bool = True) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, writes nothing if it raises. A unit that changes the fleet
+    raises the data version as its last statement (see `leave_fleet_unchanged`)."""
     with Session(engine.execution_options(fleet_write=True), expire_on_commit=False) as session:
         try:
             with session.begin():
                 yield session
+                if changes_fleet and not session.info.get(_UNCHANGED):
+                    bump_data_version(session)
         except IntegrityError as error:
             raise integrity_error_to_fleet_error(error) from error
+
+
+_UNCHANGED = "fleet_unchanged"
+
+
+def leave_fleet_unchanged(session: Session) -> None:
+    """This unit of work wrote nothing the pages show (e.g. an import of duplicates): keep their cached reads."""
+    session.info[_UNCHANGED] = True
+
+
+def bump_data_version(session: Session | Connection) -> None:
+    """Raise the data version in the caller's transaction. Last in a transaction, its row lock is held only until
+    the commit; readers see the new version exactly when they can see the data."""
+    session.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1))
+
+
+def data_version(engine: Engine) -> int:
+    """The current data version: it moves whenever a committed write changed the fleet."""
+    with engine.connect() as connection:
+        return int(connection.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0)
 
 
 @contextmanager

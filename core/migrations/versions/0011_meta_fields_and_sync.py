@@ -1,4 +1,4 @@
-"""Meta fields and Graph sync: restrictions, template reasons, health status, sync runs
+"""Meta fields and Graph sync: restrictions, template reasons, health status, account alerts, sync runs
 
 Revision ID: 0011
 Revises: 0010
@@ -7,15 +7,80 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+_NEW_COLUMNS = {
+    "wabas": [
+        sa.Column("ban_date", sa.String(length=40), nullable=True),
+        sa.Column("restrictions", sa.Text(), nullable=True),
+        sa.Column("violation_type", sa.String(length=200), nullable=True),
+    ],
+    "phone_numbers": [
+        sa.Column("health_status", sa.String(length=60), nullable=True),
+        sa.Column("health_errors", sa.Text(), nullable=True),
+        sa.Column("is_official_business_account", sa.Boolean(), nullable=True),
+        sa.Column("last_onboarded_time", sa.String(length=40), nullable=True),
+        sa.Column("name_rejection_reason", sa.String(length=200), nullable=True),
+    ],
+    "message_templates": [
+        sa.Column("previous_category", sa.String(length=60), nullable=True),
+        sa.Column("status_reason", sa.String(length=200), nullable=True),
+        sa.Column("status_since", sa.DateTime(), nullable=True),
+    ],
+}
+
 
 def upgrade() -> None:
-    pass
+    for table, columns in _NEW_COLUMNS.items():
+        for column in columns:
+            op.add_column(table, column)
+    op.create_table(
+        "sync_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meta_waba_id", sa.String(length=32), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=False),
+        sa.Column("outcome", sa.String(length=60), nullable=False),
+        sa.Column("changes", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("retry_after", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
+    )
+    op.create_index("ix_sync_runs_waba_started", "sync_runs", ["meta_waba_id", "started_at"])
+    op.create_table(
+        "account_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meta_waba_id", sa.String(length=32), nullable=False),
+        sa.Column("entity_type", sa.String(length=60), nullable=False),
+        sa.Column("entity_id", sa.String(length=32), nullable=False),
+        sa.Column("alert_type", sa.String(length=60), nullable=False),
+        sa.Column("severity", sa.String(length=60), nullable=True),
+        sa.Column("status", sa.String(length=60), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("event_time", sa.DateTime(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_account_alerts")),
+        sa.UniqueConstraint(
+            "meta_waba_id",
+            "entity_id",
+            "alert_type",
+            "event_time",
+            name=op.f("uq_account_alerts_meta_waba_id_entity_id_alert_type_event_time"),
+        ),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("account_alerts")
+    op.drop_index("ix_sync_runs_waba_started", table_name="sync_runs")
+    op.drop_table("sync_runs")
+    for table, columns in _NEW_COLUMNS.items():
+        for column in reversed(columns):
+            with op.batch_alter_table(table) as batch:
+                batch.drop_column(column.name)
