@@ -28,6 +28,7 @@ from core.db import (
     Waba,
     Workspace,
     WorkspacePortfolio,
+    bump_data_version,
     is_postgresql,
 )
 from core.errors import InvalidInput
@@ -194,6 +195,7 @@ def seed(engine: Engine, shape: FleetShape, *, now: datetime | None = None) -> S
                         f"(SELECT coalesce(max(id), 1) FROM {table.__tablename__}))"
                     )
                 )
+        bump_data_version(connection)
     return SeedReport(
         workspaces=len(rows[Workspace]),
         portfolios=len(rows[Portfolio]),

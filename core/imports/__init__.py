@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import model
 from core.config import load_settings
-from core.db import read_session, write_session
+from core.db import leave_fleet_unchanged, read_session, write_session
 from core.errors import InvalidInput
 from core.imports import csv_onboarding, meta_numbers, webhooks
 from core.imports.apply import apply_plan
@@ -128,6 +128,8 @@ def _run(
         if plan.writes_anything:
             _report(progress, "Writing", 0.7)
             apply_plan(session, actor, plan, now=now)
+        else:
+            leave_fleet_unchanged(session)
     _report(progress, "Done", 1.0)
     return ImportResult(plan=plan, written=plan.writes_anything)
 
