@@ -36,4 +36,5 @@ def postgres_engine(migrated_postgres_engine: Engine) -> Engine:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with migrated_postgres_engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("INSERT INTO data_version (id, version) VALUES (1, 0)"))  # as migration 0009 left it
     return migrated_postgres_engine
