@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -390,6 +391,109 @@ class DataVersion(Base):
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRule(Base):
+    """What the business wants to hear about (an event, maybe a threshold, in a scope) and where to send it."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Name, unique=True)
+    event: Mapped[str] = mapped_column(Code)
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspaces.id"))
+    waba_id: Mapped[int | None] = mapped_column(ForeignKey("wabas.id"))
+    threshold: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[str] = mapped_column(String(500))
+    quiet_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(Name)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRuleState(Base):
+    """A rule's evaluation state: its quiet period, and the history and audit rows it has already read."""
+
+    __tablename__ = "alert_rule_states"
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"), primary_key=True)
+    quiet_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snapshot_watermark: Mapped[int] = mapped_column(Integer)
+    audit_watermark: Mapped[int] = mapped_column(Integer)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertMessage(Base):
+    """One message to a rule's target, about one alert or a digest of several; delivered after commit."""
+
+    __tablename__ = "alert_messages"
+    __table_args__ = (Index("ix_alert_messages_status_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
+    target: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """One transition of a rule's condition to true for one subject, open until the condition clears."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # One open alert per rule and subject: of two evaluators racing on one transition, one inserts.
+        Index(
+            "uq_alerts_open",
+            "rule_id",
+            "subject_key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_alerts_opened_at", "opened_at"),
+        Index("ix_alerts_opened_message_id", "opened_message_id"),
+        Index("ix_alerts_resolved_message_id", "resolved_message_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
+    subject_key: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    e164: Mapped[str | None] = mapped_column(String(20))
+    waba: Mapped[str | None] = mapped_column(Name)
+    workspace: Mapped[str | None] = mapped_column(Name)
+    severity: Mapped[int] = mapped_column(Integer)
+    before_value: Mapped[str | None] = mapped_column(Name)
+    after_value: Mapped[str] = mapped_column(Name)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(500))
+    opened_message_id: Mapped[int | None] = mapped_column(ForeignKey("alert_messages.id"))
+    resolved_message_id: Mapped[int | None] = mapped_column(ForeignKey("alert_messages.id"))
+
+
+class AlertAcknowledgement(Base):
+    """Who acknowledged an alert, and when."""
+
+    __tablename__ = "alert_acknowledgements"
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    acknowledged_by: Mapped[str] = mapped_column(Name)
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertDeliveryAttempt(Base):
+    """Each try at delivering a message, with its outcome."""
+
+    __tablename__ = "alert_delivery_attempts"
+    __table_args__ = (Index("ix_alert_delivery_attempts_target_time", "target", "attempted_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("alert_messages.id"), index=True)
+    target: Mapped[str] = mapped_column(String(500))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))  # sent | failed
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 def normalize_database_url(url: str) -> str:
