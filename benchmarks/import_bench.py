@@ -29,11 +29,12 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session
 
-from core import imports, model, queries, seed, services
+from core import imports, model, seed, services
 from core.db import FieldEventTime, PhoneNumber, Portfolio, SubscriptionGroup, Waba, make_engine, write_session
 from core.imports.reading import decode, parse_json_documents
 from core.migrate import upgrade
 from core.model import Actor, Role
+from core.reads.numbers import numbers_table
 
 ADMIN = Actor(name="benchmark", role=Role.ADMIN)
 HEALTH = ("quality_rating", "messaging_limit_tier", "status")
@@ -44,7 +45,7 @@ QUALITY_CYCLE = ["GREEN", "YELLOW", "RED"]
 def build_listing(engine: Engine, changed_every: int = 10) -> bytes:
     """Meta's view of every active number, by WABA, as Graph API pages of 20; one number in `changed_every` has
     another quality rating, one in 3 × `changed_every` another status, and each portfolio reports its limit."""
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
     active = table[table["group_state"] == "active"]
     by_waba: dict[str, Any] = {}
     for index, row in enumerate(active.itertuples()):

@@ -37,10 +37,12 @@ from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks import import_bench
-from core import bulk, chart_data, exports, queries, seed
+from core import bulk, exports, seed
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
 from core.imports import apply
 from core.migrate import upgrade
+from core.reads.history import fleet_quality_by_day
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, numbers_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -453,7 +455,7 @@ def measure_history(bench: Bench) -> None:
     for scope, e164s in ((f"one WABA ({len(one_waba)} numbers)", one_waba), ("whole fleet", None)):
 
         def query(e164s: tuple[str, ...] | None = e164s) -> pd.DataFrame:
-            return chart_data.fleet_quality_by_day(bench.engine, days=HISTORY_DAYS, e164s=e164s)
+            return fleet_quality_by_day(bench.engine, days=HISTORY_DAYS, e164s=e164s)
 
         with captured_statements(bench.engine) as statements:
             query()
@@ -514,7 +516,7 @@ def plan_indexes(lines: list[str], dialect: str) -> tuple[set[str], set[str]]:
 
 def measure_csv_export(bench: Bench) -> None:
     def export() -> bytes:
-        return exports.to_csv_bytes(queries.numbers_table(bench.engine), queries.NUMBER_EXPORT_COLUMNS)
+        return exports.to_csv_bytes(numbers_table(bench.engine), NUMBER_EXPORT_COLUMNS)
 
     timing = timed(export, bench.repeat)
     rows = export().count(b"\n") - 1

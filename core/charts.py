@@ -2,7 +2,7 @@
 
 Every figure uses the palette of `core.palette`, and every colour comes with its text (segment labels, fill
 patterns, legends, axis categories), so no chart relies on colour alone. Inputs are already aggregated by
-`core.chart_data`: a figure never draws one bar per number.
+`core.reads.chart_data`: a figure never draws one bar per number.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core import model
-from core.chart_data import TIER_ORDER, GroupedCounts, Headroom
 from core.palette import (
     COUNT_SCALE,
     HEADROOM_COLORS,
@@ -28,6 +27,7 @@ from core.palette import (
     quality_color,
     quality_label,
 )
+from core.reads.chart_data import TIER_ORDER, GroupedCounts, Headroom
 
 ROW_HEIGHT = 30
 BASE_HEIGHT = 140
@@ -316,7 +316,7 @@ def number_history_figure(series: pd.DataFrame, title: str = "Quality and own ti
 
 
 def fleet_quality_figure(per_day: pd.DataFrame, title: str = "Numbers by quality rating, per day") -> go.Figure:
-    """How many numbers held each quality rating at the end of each day (from `chart_data.fleet_quality_by_day`):
+    """How many numbers held each quality rating at the end of each day (from `fleet_quality_by_day`):
     one step-line panel per rating, each on its own scale, so 30 RED numbers read as clearly as 9,000 GREEN
     ones and a fall to zero stays visible. Each panel is titled with its rating and latest count."""
     if per_day.empty or int(per_day["numbers"].max()) == 0:

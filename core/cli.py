@@ -11,12 +11,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from core import exports, integrity, queries, seed, services
+from core import exports, integrity, seed, services
 from core.config import load_settings
 from core.db import make_engine
 from core.errors import FleetError, InvalidInput
 from core.migrate import upgrade
 from core.model import Actor
+from core.reads.accounts import is_empty
+from core.reads.audit import audit_table
+from core.reads.history import history_export
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, numbers_table
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def _seed_demo(args: argparse.Namespace, context: Context) -> int:
     from core.model import Role, require_role
 
     require_role(context.actor, Role.ADMIN, "seed the database")
-    if args.if_empty and not queries.is_empty(context.engine):
+    if args.if_empty and not is_empty(context.engine):
         return _done("The database already holds a fleet; nothing seeded.")
     if args.workspaces is None:
         shape = seed.DEMO_SHAPE
@@ -254,9 +258,9 @@ def _user_set_role(args: argparse.Namespace, context: Context) -> int:
 
 
 EXPORTS: dict[str, Callable[[Engine], object]] = {
-    "numbers": lambda engine: queries.numbers_table(engine)[queries.NUMBER_EXPORT_COLUMNS],
-    "history": lambda engine: queries.history_export(engine),
-    "audit": lambda engine: queries.audit_table(engine, limit=1_000_000),
+    "numbers": lambda engine: numbers_table(engine)[NUMBER_EXPORT_COLUMNS],
+    "history": lambda engine: history_export(engine),
+    "audit": lambda engine: audit_table(engine, limit=1_000_000),
 }
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "fleet.db"
@@ -33,3 +37,62 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         local_role=env.get("FLEET_LOCAL_ROLE") or "admin",
         max_import_bytes=int(env.get("FLEET_MAX_IMPORT_BYTES") or 10 * 1024 * 1024),
     )
+
+
+WEBHOOK_SETTINGS_HELP = {
+    "META_APP_SECRET": "Meta app secret that signs every webhook delivery (X-Hub-Signature-256); required by the "
+    "receiver. Environment, or the same key at the top of .streamlit/secrets.toml; never logged.",
+    "META_VERIFY_TOKEN": "Token you type in Meta's webhook settings; the receiver's handshake checks it.",
+    "FLEET_INBOX_RETENTION_DAYS": "Days applied webhook deliveries stay in the inbox before the worker prunes "
+    "them; default: 30.",
+    "FLEET_WORKER_MAX_ATTEMPTS": "Attempts at applying a delivery before it is shown as failed; default: 5.",
+    "FLEET_WORKER_LEASE_SECONDS": "SQLite: how long the one inbox worker's lease lasts unless renewed (a second "
+    "worker waits for it); default: 30.",
+}
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+    retention_days: int = 30
+    max_attempts: int = 5
+    lease_seconds: float = 30.0
+
+
+def load_webhook_settings(
+    environ: Mapping[str, str] | None = None, secrets_file: Path = SECRETS_FILE
+) -> WebhookSettings:
+    """The receiver's and worker's settings: environment first, then top-level keys of the secrets file."""
+    env = os.environ if environ is None else environ
+    secrets = _secrets(secrets_file)
+
+    def setting(name: str, default: str = "") -> str:
+        return str(env.get(name) or secrets.get(name) or default)
+
+    return WebhookSettings(
+        app_secret=setting("META_APP_SECRET"),
+        verify_token=setting("META_VERIFY_TOKEN"),
+        retention_days=_positive_number(setting("FLEET_INBOX_RETENTION_DAYS", "30"), "FLEET_INBOX_RETENTION_DAYS"),
+        max_attempts=_positive_number(setting("FLEET_WORKER_MAX_ATTEMPTS", "5"), "FLEET_WORKER_MAX_ATTEMPTS"),
+        lease_seconds=float(
+            _positive_number(setting("FLEET_WORKER_LEASE_SECONDS", "30"), "FLEET_WORKER_LEASE_SECONDS")
+        ),
+    )
+
+
+def _secrets(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise InvalidInput(f"Cannot read {path}: {error}.") from None
+
+
+def _positive_number(value: str, name: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise InvalidInput(f"{name} must be a whole number of at least 1, got {value!r}.")
+    return int(value)

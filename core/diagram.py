@@ -1,6 +1,6 @@
 """The ecosystem diagram as Graphviz DOT text: workspaces ↔ business portfolios ↔ WABAs ↔ numbers (↔ groups).
 
-Built from DataFrames (see `chart_data.ecosystem`), so it is testable without Streamlit or Graphviz. Every
+Built from DataFrames (see `ecosystem`), so it is testable without Streamlit or Graphviz. Every
 name is user or Meta data, so every label goes through `quote`: nodes get generated ids (ws1, pf1, waba1, n1…)
 and names only ever appear inside escaped, double-quoted labels — never as ids, never as HTML or record labels.
 A large view collapses a WABA's numbers into one summary node (counts by quality), expandable per WABA.

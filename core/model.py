@@ -59,6 +59,22 @@ class Actor:
 
     name: str
     role: Role
+    # Set for a signed-in user, whose role every write reads again from the users table: the role they hold when
+    # that table does not name them (from the [roles] mapping, else viewer). None: a local user's configured role.
+    role_if_unlisted: Role | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role_if_unlisted is not None
+
+
+def ensure_role_still_held(actor: Actor, current: Role) -> None:
+    """A write goes ahead only while the acting user still holds the role it was allowed with."""
+    if current < actor.role:
+        raise PermissionDenied(
+            f"User '{actor.name}' is now {current.label} (was {actor.role.label}): nothing was changed. "
+            "Reload the page to continue with the new role."
+        )
 
 
 class GroupState(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Chart blocks placed on the Overview and Numbers pages; data and figures are built in core (chart_data, charts).
+"""Chart blocks placed on the Overview and Numbers pages; data from core.reads.chart_data, figures from core.charts.
 
 Both blocks follow the page's filters: they receive the numbers table the page shows. Clicking a bar of the
 Numbers charts narrows the table: `chart_selection` reads those clicks (call it before drawing the table).
@@ -15,7 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import chart_data, charts
+from core import charts
+from core.reads import chart_data
+from core.reads.history import fleet_quality_by_day
+from core.reads.numbers import fleet_size
 from pages import common
 
 HISTORY_WINDOWS = {"30 days": 30, "90 days": 90, "180 days": 180, "1 year": 365}
@@ -27,12 +30,12 @@ PLOT_CONFIG = {"displaylogo": False}
 
 @st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner="Counting numbers by quality per day…", max_entries=32)
 def _quality_by_day(url: str, days: int, numbers_key: str, _e164s: tuple[str, ...] | None) -> pd.DataFrame:
-    return chart_data.fleet_quality_by_day(common.engine_for(url), days=days, e164s=_e164s)
+    return fleet_quality_by_day(common.engine_for(url), days=days, e164s=_e164s)
 
 
 @st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner=False)
 def _fleet_size(url: str) -> int:
-    return chart_data.fleet_size(common.engine_for(url))
+    return fleet_size(common.engine_for(url))
 
 
 @st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner=False, max_entries=64)

@@ -25,7 +25,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import identity, queries, services, views
+from core import identity, services
 from core.config import load_settings
 from core.db import Engine, make_engine
 from core.errors import FleetError, InvalidInput
@@ -33,6 +33,19 @@ from core.exports import to_csv_bytes, to_json_bytes
 from core.migrate import upgrade
 from core.model import Actor, Role
 from core.palette import QUALITY_COLORS, STATUS_COLORS  # the app's one colour scheme (with text labels)
+from core.reads.accounts import (
+    connections_table,
+    is_empty,
+    low_limit_portfolios,
+    portfolios_table,
+    wabas_table,
+    workspaces_summary,
+)
+from core.reads.audit import audit_filter_options, audit_table, users_table
+from core.reads.history import number_history
+from core.reads.numbers import at_risk_numbers, filter_options, numbers_table
+from core.reads.subscriptions import groups_table, reattachable_numbers
+from core.reads.templates import templates_table
 
 READ_TTL_SECONDS = 60
 FLASH_KEY = "flash"
@@ -172,24 +185,24 @@ def _read(url: str, view: str, **kwargs: Any) -> Any:
 
 
 _VIEWS: dict[str, Callable[..., Any]] = {
-    "is_empty": queries.is_empty,
-    "numbers": queries.numbers_table,
-    "filter_options": queries.filter_options,
-    "workspaces": queries.workspaces_summary,
-    "wabas": queries.wabas_table,
-    "portfolios": queries.portfolios_table,
-    "connections": queries.connections_table,
-    "groups": queries.groups_table,
-    "reattachable": queries.reattachable_numbers,
-    "templates": queries.templates_table,
-    "history": queries.number_history,
-    "audit": queries.audit_table,
-    "audit_options": views.audit_filter_options,
-    "users": queries.users_table,
+    "is_empty": is_empty,
+    "numbers": numbers_table,
+    "filter_options": filter_options,
+    "workspaces": workspaces_summary,
+    "wabas": wabas_table,
+    "portfolios": portfolios_table,
+    "connections": connections_table,
+    "groups": groups_table,
+    "reattachable": reattachable_numbers,
+    "templates": templates_table,
+    "history": number_history,
+    "audit": audit_table,
+    "audit_options": audit_filter_options,
+    "users": users_table,
 }
 _DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "at_risk": ("numbers", views.at_risk_numbers),
-    "low_limit_portfolios": ("portfolios", views.low_limit_portfolios),
+    "at_risk": ("numbers", at_risk_numbers),
+    "low_limit_portfolios": ("portfolios", low_limit_portfolios),
 }
 
 

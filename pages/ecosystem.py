@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import chart_data, diagram, model
+from core import diagram, model
 from core.palette import AT_RISK_MARK, QUALITY_ORDER, quality_label
+from core.reads.ecosystem import ecosystem
 from pages import common
 
 
 @st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner="Reading the fleet…")
 def _ecosystem(url: str) -> diagram.Ecosystem:
-    return chart_data.ecosystem(common.engine_for(url))
+    return ecosystem(common.engine_for(url))
 
 
 common.page_header(

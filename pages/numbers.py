@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters
 from pages import common
 from pages.charts_section import chart_selection, render_numbers_charts
 

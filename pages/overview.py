@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import model, views
+from core import model
+from core.reads.accounts import waba_capacity
+from core.reads.numbers import health_counts
 from pages import common
 from pages.charts_section import render_overview_charts
 
@@ -15,7 +17,7 @@ if common.empty_fleet_notice():
 
 numbers = common.read("numbers")
 workspaces = common.read("workspaces")
-wabas = views.waba_capacity(common.read("wabas"))
+wabas = waba_capacity(common.read("wabas"))
 at_risk = common.read("at_risk")
 low_portfolios = common.read("low_limit_portfolios")
 
@@ -52,10 +54,10 @@ common.table(
 st.subheader("Health of active numbers")
 by_quality, by_status = st.columns(2)
 with by_quality:
-    quality_counts = views.health_counts(numbers, "quality_rating", list(model.QualityRating))
+    quality_counts = health_counts(numbers, "quality_rating", list(model.QualityRating))
     common.table(quality_counts, "overview_by_quality", ["quality_rating", "numbers"], tags=["quality_rating"])
 with by_status:
-    status_counts = views.health_counts(numbers, "status", list(model.NumberStatus))
+    status_counts = health_counts(numbers, "status", list(model.NumberStatus))
     common.table(status_counts, "overview_by_status", ["status", "numbers"], tags=["status"])
 render_overview_charts(numbers, "overview", data_key="all")
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import model, services, views
+from core import model, services
+from core.reads.accounts import of_wabas, waba_capacity, waba_choices
+from core.reads.phone_regions import phone_regions
+from core.reads.subscriptions import archived_groups
 from pages import common
 
 # A longer list of groups to archive is hard to scroll and heavy to send: past it, pick WABAs in "Show WABAs" first.
@@ -16,21 +19,21 @@ if common.empty_fleet_notice():
     st.stop()
 
 wabas = common.read("wabas")
-waba_labels = views.waba_choices(wabas)
+waba_labels = waba_choices(wabas)
 reattachable = common.read("reattachable")
-regions = dict(views.phone_regions())
+regions = dict(phone_regions())
 shown_wabas = st.multiselect(
     "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.__getitem__,
     placeholder="All",
 )  # fmt: skip
-active = views.of_wabas(common.read("groups", state="active"), shown_wabas)
-archived = views.of_wabas(views.archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
+active = of_wabas(common.read("groups", state="active"), shown_wabas)
+archived = of_wabas(archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
 group_columns = ["workspace", "waba", "subscription_group", "phone_e164", "display_name", "created_at"]
 numbers_used = common.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
 
 st.subheader("Numbers per WABA")
 common.table(
-    views.of_wabas(views.waba_capacity(wabas), shown_wabas), "subscriptions_per_waba",
+    of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba",
     ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
 )  # fmt: skip
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.queries import NumberFilters
+from core.reads.numbers import NumberFilters
 from pages import common
 
 common.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")

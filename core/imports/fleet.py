@@ -33,7 +33,9 @@ from core.imports.report import FieldChange, UpdateObject
 CHUNK = 5_000
 T = TypeVar("T")
 
-NUMBER_FIELDS = (
+# What a Graph API listing gives for a number (the Meta id is matched, not compared): the fields every listing
+# carries, then those only a listing asking for them does.
+USUAL_LISTED_FIELDS = (
     "display_name",
     "status",
     "quality_rating",
@@ -43,14 +45,27 @@ NUMBER_FIELDS = (
     "code_verification_status",
     "platform_type",
     "account_mode",
-    "meta_phone_number_id",
 )
-LISTED_FIELDS = NUMBER_FIELDS[:-1]  # what a Graph API listing gives; the Meta id is matched, not compared
+LISTED_FIELDS = (
+    *USUAL_LISTED_FIELDS,
+    "health_status",
+    "health_errors",
+    "is_official_business_account",
+    "last_onboarded_time",
+)
+NUMBER_FIELDS = (*LISTED_FIELDS, "meta_phone_number_id", "name_rejection_reason")
 HEALTH_FIELDS = ("quality_rating", "messaging_limit_tier", "status")
-NAME_FIELDS = ("display_name", "name_status")
+NAME_FIELDS = ("display_name", "name_status", "name_rejection_reason")
 PORTFOLIO_FIELDS = ("messaging_limit", "max_phone_numbers_per_business", "max_phone_numbers_per_waba")
-WABA_FIELDS = ("status", "ban_state")
-TEMPLATE_FIELDS = ("meta_template_id", "category", "status", "quality_score")
+WABA_FIELDS = ("status", "ban_state", "ban_date", "restrictions", "violation_type")
+TEMPLATE_FIELDS = (
+    "meta_template_id",
+    "category",
+    "status",
+    "quality_score",
+    "previous_category",
+    "status_reason",
+)
 # What a new number starts as, from the table's column defaults: PENDING, quality NA, no tier yet…
 NEW_NUMBER: dict[str, Any] = {
     name: column.default.arg for name in NUMBER_FIELDS if (column := PhoneNumber.__table__.c[name]).default is not None
@@ -172,6 +187,14 @@ class WabaRow:
     portfolio_id: int
     portfolio_meta_id: str
     active_numbers: int
+    ban_date: str | None = None
+    restrictions: str | None = None
+    violation_type: str | None = None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The fields Meta sets, by name."""
+        return {name: getattr(self, name) for name in WABA_FIELDS}
 
 
 def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False) -> dict[str, WabaRow]:
@@ -191,6 +214,9 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
                 Workspace.name,
                 Waba.portfolio_id,
                 Portfolio.meta_business_id,
+                Waba.ban_date,
+                Waba.restrictions,
+                Waba.violation_type,
             )
             .join(Workspace, Workspace.id == Waba.workspace_id)
             .join(Portfolio, Portfolio.id == Waba.portfolio_id)
@@ -199,7 +225,8 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
         )
         rows = _rows(session, query.with_for_update(of=Waba) if lock else query).all()
         counts = active_number_counts(session, [row[0] for row in rows])
-        for waba_id, meta_id, name, state, status, ban_state, workspace_id, workspace, portfolio_id, portfolio in rows:
+        for row in rows:
+            waba_id, meta_id, name, state, status, ban_state, workspace_id, workspace, portfolio_id, portfolio = row[:10]
             found[meta_id] = WabaRow(
                 waba_id,
                 meta_id,
@@ -212,6 +239,9 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
                 portfolio_id,
                 portfolio,
                 active_numbers=counts.get(waba_id, 0),
+                ban_date=row[10],
+                restrictions=row[11],
+                violation_type=row[12],
             )
     return found
 
@@ -243,7 +273,12 @@ class NumberRow(NamedTuple):
     code_verification_status: str | None
     platform_type: str | None
     account_mode: str | None
+    health_status: str | None
+    health_errors: str | None
+    is_official_business_account: bool | None
+    last_onboarded_time: str | None
     meta_phone_number_id: str | None
+    name_rejection_reason: str | None
     group_name: str | None  # the active group, if any
     group_waba_id: int | None
     group_waba_meta_id: str | None
@@ -259,6 +294,10 @@ _stored_values = itemgetter(slice(2, 2 + len(NUMBER_FIELDS)))
 # Both give the LISTED_FIELDS' values in that order: from a NumberRow, and from a dict of every listed field.
 stored_listed_values = itemgetter(slice(2, 2 + len(LISTED_FIELDS)))
 listed_values = itemgetter(*LISTED_FIELDS)
+# The same for the fields every listing carries.
+stored_usual_values = itemgetter(slice(2, 2 + len(USUAL_LISTED_FIELDS)))
+usual_values = itemgetter(*USUAL_LISTED_FIELDS)
+USUAL_KEYS = frozenset(USUAL_LISTED_FIELDS)
 
 
 def _number_columns() -> list[Any]:

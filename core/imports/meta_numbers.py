@@ -12,6 +12,7 @@ value is stored as-is and reported.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -32,6 +33,7 @@ from core.imports.reading import (
     quick_e164,
     read_known_value,
     read_meta_id,
+    read_meta_name,
     unknown_keys,
 )
 from core.imports.report import CreateNumber, HealthSnapshot, ImportPlan, Notice, Problem
@@ -58,11 +60,12 @@ IMPORTED_FIELDS = {
     "platform_type",
     "account_mode",
     "throughput",
+    "health_status",
+    "is_official_business_account",
+    "last_onboarded_time",
 }
 # Fields of Meta's phone-number node this fleet does not keep: read without a warning.
 KNOWN_UNUSED_FIELDS = {
-    "last_onboarded_time",
-    "is_official_business_account",
     "is_pin_enabled",
     "is_on_biz_app",
     "is_preverified_number",
@@ -70,7 +73,6 @@ KNOWN_UNUSED_FIELDS = {
     "new_certificate",
     "certificate",
     "webhook_configuration",
-    "health_status",
     "quality_score",
     "search_visibility",
     "conversational_automation",
@@ -96,6 +98,7 @@ ENUM_KNOWN = tuple(
     )
 )
 THROUGHPUT_KNOWN = known_names(KNOWN_VALUES["throughput_level"])
+HEALTH_KNOWN = known_names(("AVAILABLE", "LIMITED", "BLOCKED"))
 QUALITY_KNOWN = known_names(KNOWN_VALUES["quality_rating"])
 TIERS_KNOWN = known_names(model.MessagingLimitTier)
 PAGE_KEYS = {"data", "paging", "summary"}
@@ -202,13 +205,13 @@ def _not_a_listing(documents: list[Document]) -> Problem | None:
 def _nested_listings(value: object) -> list[tuple[str, list[tuple[str, Any]]]] | None:
     """The listings inside WABAs read with their `phone_numbers` field: one WABA (GET /{waba-id}?fields=
     phone_numbers{…}) or a page of them (GET /{business-id}/owned_whatsapp_business_accounts?fields=…); else None."""
-    if isinstance(value, dict) and isinstance(value.get("phone_numbers"), dict):
+    if isinstance(value, dict) and _is_waba_node(value) and "data" not in value:
         wabas = [value]
     elif (
         isinstance(value, dict)
         and isinstance(value.get("data"), list)
         and value["data"]
-        and all(isinstance(item, dict) and isinstance(item.get("phone_numbers"), dict) for item in value["data"])
+        and all(_is_waba_node(item) for item in value["data"])
     ):
         wabas = value["data"]
     else:
@@ -219,8 +222,30 @@ def _nested_listings(value: object) -> list[tuple[str, list[tuple[str, Any]]]] |
             meta_id = read_meta_id("WABA id", waba.get("id"))
         except InvalidInput as error:
             raise InvalidInput(f"{'' if len(wabas) == 1 else f'data[{index}]: '}{error}") from None
-        nested.append((meta_id, [(f"WABA {meta_id}, page 1", waba["phone_numbers"])]))
+        # Graph leaves out an edge with nothing in it: a WABA without 'phone_numbers' has no number.
+        nested.append((meta_id, [(f"WABA {meta_id}, page 1", waba.get("phone_numbers", {"data": []}))]))
     return nested
+
+
+def _is_waba_node(item: object) -> bool:
+    """A WABA read with its edges (phone_numbers, message_templates) or by name, not a phone-number node."""
+    return (
+        isinstance(item, dict)
+        and "display_phone_number" not in item
+        and (isinstance(item.get("phone_numbers"), dict) or isinstance(item.get("message_templates"), dict) or "name" in item)
+    )
+
+
+def _nested_templates(value: object) -> list[tuple[str, Any]]:
+    """(WABA id, its `message_templates` page) of each WABA read with that edge."""
+    if not isinstance(value, dict):
+        return []
+    wabas = value["data"] if isinstance(value.get("data"), list) else [value]
+    return [
+        (str(waba.get("id")), waba["message_templates"])
+        for waba in wabas
+        if isinstance(waba, dict) and "message_templates" in waba
+    ]
 
 
 def _with_waba_option(
@@ -284,7 +309,7 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
     values: dict[str, str] = {}
     name = item.get("verified_name")
     if name is not None:
-        values["display_name"] = clean_imported_name("verified_name", name, required=False)
+        values["display_name"] = read_meta_name("verified_name", name, where, warnings)
     for field_name, known in ENUM_KNOWN:
         value = item.get(field_name)
         if value is None:
@@ -304,11 +329,66 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         if level.__class__ is not str or level not in THROUGHPUT_KNOWN:
             level = read_known_value("throughput.level", level, THROUGHPUT_KNOWN, where, warnings)
         values["throughput_level"] = level
+    if "health_status" in item or "is_official_business_account" in item or "last_onboarded_time" in item:
+        _read_asked_fields(item, values, where, warnings)
     limit = item.get("whatsapp_business_manager_messaging_limit")
     if limit is not None and (limit.__class__ is not str or limit not in TIERS_KNOWN):
         limit = read_known_value("whatsapp_business_manager_messaging_limit", limit, TIERS_KNOWN, where, warnings)
     unknown = () if ALL_FIELDS.issuperset(item) else tuple(unknown_keys(item, ALL_FIELDS))
     return ListedNumber(where, waba_id, e164, meta_id, values, limit, unknown, raw_phone, quick is None)
+
+
+def _read_asked_fields(item: dict[str, Any], values: dict[str, Any], where: str, warnings: list[Notice]) -> None:
+    """The fields a listing carries only when asked for them (as the pull sync does)."""
+    health = item.get("health_status")
+    if health is not None:
+        values["health_status"], values["health_errors"] = _health_status(health, where, warnings)
+    official = item.get("is_official_business_account")
+    if official is not None:
+        if not isinstance(official, bool):
+            raise InvalidInput(f"Field 'is_official_business_account' must be true/false, got {kind_of(official)}.")
+        values["is_official_business_account"] = official
+    onboarded = item.get("last_onboarded_time")
+    if onboarded is not None:
+        if not isinstance(onboarded, str) or len(onboarded.strip()) > 40:
+            raise InvalidInput(f"Field 'last_onboarded_time' must be a time as text, got {kind_of(onboarded)}.")
+        values["last_onboarded_time"] = onboarded.strip()
+
+
+def _health_status(raw: object, where: str, warnings: list[Notice]) -> tuple[str, str | None]:
+    """`health_status`: whether the number can send (AVAILABLE, LIMITED, BLOCKED), and the entities (number, WABA,
+    business, app) that limit or block it with their errors, as compact JSON text (None when nothing does)."""
+    if not isinstance(raw, dict) or raw.get("can_send_message") is None:
+        raise InvalidInput("Field 'health_status' must be an object with 'can_send_message'.")
+    overall = read_known_value("health_status.can_send_message", raw["can_send_message"], HEALTH_KNOWN, where, warnings)
+    entities = raw.get("entities") or []
+    if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
+        raise InvalidInput("Field 'health_status.entities' must be a list of objects.")
+    blocking = []
+    for entity in entities:
+        errors = entity.get("errors") or []
+        if entity.get("can_send_message") in (None, "AVAILABLE") and not errors:
+            continue
+        if not isinstance(errors, list) or not all(isinstance(error, dict) for error in errors):
+            raise InvalidInput("Field 'health_status.entities[].errors' must be a list of objects.")
+        blocking.append(
+            {
+                "entity_type": str(entity.get("entity_type", "")),
+                "id": str(entity.get("id", "")),
+                "can_send_message": str(entity.get("can_send_message", "")),
+                "errors": [
+                    {
+                        name: error[name]
+                        for name in ("error_code", "error_description", "possible_solution")
+                        if error.get(name) is not None
+                    }
+                    for error in errors
+                ],
+            }
+        )
+    if not blocking:
+        return overall, None
+    return overall, json.dumps(blocking, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _quality_score(item: dict[str, Any], where: str, warnings: list[Notice]) -> str | None:
@@ -445,9 +525,12 @@ def _offer_listed_values(
 def _differs(listed: ListedNumber, row: fleet.NumberRow) -> bool:
     if listed.meta_id and not row.meta_phone_number_id:
         return True
-    if len(listed.values) == len(fleet.LISTED_FIELDS):  # Meta gave every field (the usual case): one tuple comparison
-        return fleet.listed_values(listed.values) != fleet.stored_listed_values(row)
-    return not listed.values.items() <= row.values.items()
+    values = listed.values
+    if len(values) == len(fleet.LISTED_FIELDS):  # Meta gave every field: one tuple comparison
+        return fleet.listed_values(values) != fleet.stored_listed_values(row)
+    if len(values) == len(fleet.USUAL_LISTED_FIELDS) and fleet.USUAL_KEYS == values.keys():
+        return fleet.usual_values(values) != fleet.stored_usual_values(row)  # the usual listing, likewise
+    return not values.items() <= row.values.items()
 
 
 def _check_wabas(wabas: dict[str, fleet.WabaRow], listing: Listing, plan: ImportPlan) -> None:

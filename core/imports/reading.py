@@ -186,6 +186,34 @@ def _clean_imported_text(field: str, value: str, required: bool) -> str:
     return text
 
 
+def read_meta_name(field: str, value: object, where: str, warnings: list[Notice]) -> str:
+    """A name as Meta reports it (a number's verified name): Meta's value is the truth, so it is stored as sent and
+    anything a spreadsheet or page could misread is reported; every output neutralises it. Refused only when it is
+    not text. Names typed by people go through `clean_imported_name` instead."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"Field '{field}' must be text, got {kind_of(value)}.")
+    text, concern = _meta_name(value)
+    if concern is not None:
+        warnings.append(Notice(where, f"{field} {concern}; stored as Meta sends it, neutralised in exports."))
+    return text
+
+
+@functools.lru_cache(maxsize=65_536)
+def _meta_name(value: str) -> tuple[str, str | None]:
+    # Cached: a listing repeats the same few display names thousands of times.
+    text = unicodedata.normalize("NFC", value).strip()
+    preview = text if len(text) <= 40 else text[:40] + "…"
+    if len(text) > model.MAX_NAME_LENGTH:
+        return text[: model.MAX_NAME_LENGTH], f"is {len(text)} characters long, cut to {model.MAX_NAME_LENGTH}"
+    if text.startswith(_FORMULA_START):
+        return text, f"starts with '{text[0]}' (a spreadsheet formula): {preview!r}"
+    if _MARKUP.search(text):
+        return text, f"contains markup characters (< or >): {preview!r}"
+    if _BIDI_CONTROLS.search(text) or any(unicodedata.category(ch) == "Cc" for ch in text):
+        return text, f"contains invisible control characters: {preview!r}"
+    return text, None
+
+
 _KNOWN_NAMES: dict[int, tuple[object, frozenset[str]]] = {}
 
 

@@ -471,7 +471,7 @@ class _FleetState:
                 "waba",
                 waba.id,
                 waba.meta_waba_id,
-                {"status": waba.status, "ban_state": waba.ban_state},
+                waba.values,
                 clocks.get(waba.id, {}),
             )
         templates = fleet.load_templates(self.session, [waba.id for waba in self.wabas.values()])

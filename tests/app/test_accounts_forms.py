@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core import queries, services
+from core import services
+from core.reads.accounts import connections_table, portfolios_table, wabas_table
+from core.reads.audit import audit_table
 from tests.app.ui import exceptions, submit, table, texts
 from tests.builders import ADMIN, unique_meta_id, workspace_with_portfolio
 
@@ -67,7 +69,7 @@ def test_adding_a_portfolio_with_its_shared_limit(empty_db, open_page):
     submit(at, "Add business portfolio")
 
     assert "Business portfolio 'Acme Europe' (102938475610) added." in texts(at.toast)
-    portfolios = queries.portfolios_table(empty_db)
+    portfolios = portfolios_table(empty_db)
     assert portfolios[["portfolio_id", "messaging_limit"]].values.tolist() == [["102938475610", "TIER_2K"]]
 
 
@@ -80,7 +82,7 @@ def test_portfolio_id_must_be_digits(empty_db, open_page):
     submit(at, "Add business portfolio")
 
     assert "Meta business id" in texts(at.error)[0]
-    assert queries.portfolios_table(empty_db).empty
+    assert portfolios_table(empty_db).empty
     assert at.text_input(key="add_portfolio_meta_id").value == "acme-eu"
 
 
@@ -94,7 +96,7 @@ def test_connecting_a_portfolio_to_a_workspace(empty_db, open_page):
     submit(at, "Connect portfolio")
 
     assert "Business portfolio Acme Europe (555) connected to 'EU Brands'." in texts(at.toast)
-    assert queries.connections_table(empty_db)["workspace"].tolist() == ["EU Brands"]
+    assert connections_table(empty_db)["workspace"].tolist() == ["EU Brands"]
 
 
 def test_adding_a_waba_connects_its_portfolio_when_asked(empty_db, open_page):
@@ -109,8 +111,8 @@ def test_adding_a_waba_connects_its_portfolio_when_asked(empty_db, open_page):
     submit(at, "Add WhatsApp Business Account")
 
     assert "WhatsApp Business Account 'Fashion FR' (104996872345678) added to 'EU Brands'." in texts(at.toast)
-    assert queries.wabas_table(empty_db)["waba"].tolist() == ["Fashion FR"]
-    assert queries.connections_table(empty_db)["portfolio_id"].tolist() == ["555"]
+    assert wabas_table(empty_db)["waba"].tolist() == ["Fashion FR"]
+    assert connections_table(empty_db)["portfolio_id"].tolist() == ["555"]
     assert table(at, "accounts_wabas")["waba"].tolist() == ["Fashion FR"]
 
 
@@ -147,7 +149,7 @@ def test_eleventh_waba_shows_the_limit_and_changes_nothing(empty_db, open_page):
             meta_waba_id=unique_meta_id(),
             name=f"WABA {index}",
         )
-    audit_before = len(queries.audit_table(empty_db))
+    audit_before = len(audit_table(empty_db))
     at = open_page("accounts.py")
 
     at.selectbox(key="add_waba_workspace").select("EU Brands")
@@ -157,8 +159,8 @@ def test_eleventh_waba_shows_the_limit_and_changes_nothing(empty_db, open_page):
     submit(at, "Add WhatsApp Business Account")
 
     assert texts(at.error) == ["Workspace 'EU Brands' already has 10 WhatsApp Business Accounts (the maximum is 10)."]
-    assert len(queries.wabas_table(empty_db)) == 10
-    assert len(queries.audit_table(empty_db)) == audit_before
+    assert len(wabas_table(empty_db)) == 10
+    assert len(audit_table(empty_db)) == audit_before
     assert at.text_input(key="add_waba_name").value == "WABA 11"
     assert at.text_input(key="add_waba_meta_id").value == "104996872345678"
     assert not at.toast

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import chart_data, palette, queries
-from core.queries import NumberFilters
+from core import palette
+from core.reads import chart_data
+from core.reads.numbers import NumberFilters, numbers_table
 from tests.app.conftest import TIMEOUT
 from tests.app.ui import exceptions, table
 
@@ -64,7 +65,7 @@ def test_overview_quality_bars_count_every_active_number_in_palette_colours(demo
 
     spec = figure_titled(at, "Quality rating per portfolio")
 
-    active = queries.numbers_table(demo_db).query("group_state == 'active'")
+    active = numbers_table(demo_db).query("group_state == 'active'")
     assert bar_totals(spec) == active["quality_rating"].value_counts().to_dict()
     for trace in spec["data"]:
         quality = trace["customdata"][0][1]
@@ -78,7 +79,7 @@ def test_numbers_page_charts_follow_its_filters(demo_db, open_page):
     at.session_state["numbers_chart_tabs"] = "Over time"
     at.multiselect(key="numbers_filters_qualities").select("YELLOW").run()
 
-    expected = queries.numbers_table(demo_db, NumberFilters(qualities=("YELLOW",)))
+    expected = numbers_table(demo_db, NumberFilters(qualities=("YELLOW",)))
     assert bar_totals(figure_titled(at, "Quality rating per WABA")) == {"YELLOW": len(expected)}
     heat = figure_titled(at, "Own messaging-limit tier")["data"][0]
     assert sum(sum(row) for row in values(heat["z"])) == len(expected)
@@ -97,7 +98,7 @@ def test_numbers_page_traces_the_history_of_at_risk_numbers_as_step_lines(demo_d
     traced = at.multiselect(key="numbers_traced_numbers").value
     history = figure_titled(at, "Quality and own tier over time")
 
-    at_risk = set(queries.numbers_table(demo_db).query("at_risk")["phone_e164"])
+    at_risk = set(numbers_table(demo_db).query("at_risk")["phone_e164"])
     assert 0 < len(traced) <= 3
     assert set(traced) <= at_risk
     assert {trace["line"]["shape"] for trace in history["data"]} == {"hv"}
@@ -112,7 +113,7 @@ def test_overview_history_counts_every_active_number_each_day(demo_db, open_page
     spec = figure_titled(at, "Numbers by quality rating per day")
 
     last_day = {trace["name"].split(" ")[0]: values(trace["y"])[-1] for trace in spec["data"]}
-    assert sum(last_day.values()) == len(queries.numbers_table(demo_db).query("group_state == 'active'"))
+    assert sum(last_day.values()) == len(numbers_table(demo_db).query("group_state == 'active'"))
     assert {trace["line"]["shape"] for trace in spec["data"]} == {"hv"}
 
 
@@ -140,7 +141,7 @@ def test_nothing_picked_narrows_nothing(charts_app):
 
 
 def test_clicking_a_quality_segment_picks_the_numbers_behind_it(charts_app, demo_db):
-    numbers = queries.numbers_table(demo_db)
+    numbers = numbers_table(demo_db)
     grouped = chart_data.quality_counts(numbers, "waba")
     waba_id = grouped.groups[0][0]
     point = {"curve_number": 1, "point_index": 0, "customdata": [waba_id, "YELLOW", "", ""]}
@@ -156,7 +157,7 @@ def test_clicking_a_quality_segment_picks_the_numbers_behind_it(charts_app, demo
 
 
 def test_picks_in_two_charts_narrow_to_the_numbers_in_both(charts_app, demo_db):
-    numbers = queries.numbers_table(demo_db)
+    numbers = numbers_table(demo_db)
     busiest = numbers["portfolio_id"].value_counts().index[0]
     point = {"customdata": [busiest, "TIER_2K", "", 1, "ok"]}
     green = [{"customdata": [key, "GREEN"]} for key, _ in chart_data.quality_counts(numbers, "waba").groups]
@@ -180,7 +181,7 @@ def test_clearing_picks_draws_fresh_charts_with_nothing_picked(charts_app):
 
 
 def test_a_bar_clicked_on_the_numbers_page_narrows_its_table(demo_db, open_page):
-    numbers = queries.numbers_table(demo_db)
+    numbers = numbers_table(demo_db)
     waba_id = chart_data.quality_counts(numbers, "waba").groups[0][0]
     at = open_page("numbers.py")
     point = {"curve_number": 0, "point_index": 0, "customdata": [waba_id, "GREEN", "", ""]}

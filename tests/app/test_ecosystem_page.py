@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import diagram, queries, services
+from core import diagram, services
+from core.reads.accounts import connections_table
 from tests import builders
 from tests.app.ui import exceptions, shown_text
 from tests.conftest import skip_or_fail
@@ -50,7 +51,7 @@ def test_one_portfolio_scope_draws_that_portfolio_and_the_workspaces_it_serves(d
     at.selectbox(key="ecosystem_portfolio").set_value(portfolio_id).run()
 
     dot = dot_of(at)
-    served = queries.connections_table(demo_db).query("portfolio_id == @portfolio_id")["workspace"]
+    served = connections_table(demo_db).query("portfolio_id == @portfolio_id")["workspace"]
     assert dot.count("subgraph cluster_pf") == 1
     assert f"Business portfolio: {name}\\n" in dot
     assert dot.count('"Workspace\\n') == len(set(served)) > 0

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from core import queries
+from core.reads.numbers import numbers_table
 from tests.app.ui import button, exceptions, shown_text, table, texts
 from tests.fixtures.meta import support
 
@@ -63,7 +63,7 @@ def test_applying_the_preview_writes_it_and_says_what_changed(
     button(at, "Apply import").click().run()
 
     assert exceptions(at) == []
-    table = queries.numbers_table(lucky_db).set_index("phone_e164")
+    table = numbers_table(lucky_db).set_index("phone_e164")
     assert table.loc[support.US_MAIN, "status"] == "FLAGGED"
     assert "Imported 'pasted text'" in shown_text(at)
     assert at.toast[0].value.startswith("Imported 'pasted text'")

@@ -6,9 +6,11 @@ import csv
 import io
 import re
 
-from core import queries, services
+from core import services
 from core.exports import to_csv_bytes
-from core.queries import NUMBER_EXPORT_COLUMNS, NumberFilters
+from core.reads.history import number_history
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, numbers_table
+from core.reads.templates import templates_table
 from tests.app.ui import as_read, button, exceptions, select_row, shown_text, table
 from tests.builders import ADMIN
 
@@ -19,14 +21,14 @@ def test_quality_filter_narrows_the_table_on_the_server(demo_db, open_page):
     at.multiselect(key="numbers_filters_qualities").select("YELLOW").run()
 
     shown = table(at, "numbers_table")
-    expected = queries.numbers_table(demo_db, NumberFilters(qualities=("YELLOW",)))
+    expected = numbers_table(demo_db, NumberFilters(qualities=("YELLOW",)))
     assert len(shown) == len(expected) > 0
     assert {quality[0] for quality in shown["quality_rating"]} == {"YELLOW"}
     assert f"{len(expected)} numbers shown" in shown_text(at)
 
 
 def test_search_matches_digits_of_the_number(demo_db, open_page):
-    phone = queries.numbers_table(demo_db)["phone_e164"].iloc[0]
+    phone = numbers_table(demo_db)["phone_e164"].iloc[0]
     at = open_page("numbers.py")
 
     at.text_input(key="numbers_filters_search").input(phone[-9:]).run()
@@ -54,7 +56,7 @@ def test_clear_filters_shows_every_number_again(demo_db, open_page):
     button(at, "Clear filters").click().run()
 
     assert at.multiselect(key="numbers_filters_statuses").value == []
-    assert len(table(at, "numbers_table")) == len(queries.numbers_table(demo_db))
+    assert len(table(at, "numbers_table")) == len(numbers_table(demo_db))
 
 
 def test_csv_download_holds_exactly_the_filtered_rows(demo_db, open_page, downloads):
@@ -66,7 +68,7 @@ def test_csv_download_holds_exactly_the_filtered_rows(demo_db, open_page, downlo
     content = downloads.content(download.proto.url)
 
     filters = NumberFilters(workspaces=("EU Brands",), qualities=("YELLOW",))
-    expected = to_csv_bytes(queries.numbers_table(demo_db, filters), NUMBER_EXPORT_COLUMNS)
+    expected = to_csv_bytes(numbers_table(demo_db, filters), NUMBER_EXPORT_COLUMNS)
     assert content == expected
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
     assert list(rows[0]) == NUMBER_EXPORT_COLUMNS
@@ -78,20 +80,20 @@ def test_viewers_get_no_download(demo_db, open_page):
     at = open_page("numbers.py", role="viewer")
 
     assert len(at.download_button) == 0
-    assert len(table(at, "numbers_table")) == len(queries.numbers_table(demo_db))
+    assert len(table(at, "numbers_table")) == len(numbers_table(demo_db))
 
 
 def test_number_detail_shows_its_history_and_its_wabas_templates(demo_db, open_page):
-    number = queries.numbers_table(demo_db).iloc[0]
+    number = numbers_table(demo_db).iloc[0]
 
     at = open_page("numbers.py", query={"phone": number["phone_e164"]})
 
     assert exceptions(at) == []
     assert number["phone_international"] in shown_text(at)
     history = table(at, "numbers_detail_history")
-    assert len(history) == len(queries.number_history(demo_db, [number["phone_e164"]])) > 0
+    assert len(history) == len(number_history(demo_db, [number["phone_e164"]])) > 0
     templates = table(at, "numbers_detail_templates")
-    assert sorted(templates["template"]) == sorted(queries.templates_table(demo_db, [number["waba_id"]])["template"])
+    assert sorted(templates["template"]) == sorted(templates_table(demo_db, [number["waba_id"]])["template"])
 
 
 # Passes the name checks (no markup, no formula): Markdown would make a link, a formula, a red word and bold of it.
@@ -100,7 +102,7 @@ UNESCAPED = re.compile(r"(?<!\\)[\[\]$*:]")
 
 
 def test_a_name_holding_markdown_is_shown_as_written(demo_db, open_page):
-    number = queries.numbers_table(demo_db).iloc[0]
+    number = numbers_table(demo_db).iloc[0]
     services.update_number_health(demo_db, ADMIN, phone=number["phone_e164"], changes={"display_name": MARKDOWN_NAME})
 
     at = open_page("numbers.py", query={"phone": number["phone_e164"]})
@@ -129,7 +131,7 @@ def test_selecting_a_row_opens_that_numbers_detail(demo_db, open_page):
 
 
 def test_closing_the_detail_clears_the_selection(demo_db, open_page):
-    number = queries.numbers_table(demo_db).iloc[3]
+    number = numbers_table(demo_db).iloc[3]
     at = open_page("numbers.py", query={"phone": number["phone_e164"]})
 
     button(at, "Close detail").click().run()
@@ -140,7 +142,7 @@ def test_closing_the_detail_clears_the_selection(demo_db, open_page):
 
 
 def test_changing_filters_keeps_the_selected_number(demo_db, open_page):
-    number = queries.numbers_table(demo_db, NumberFilters(workspaces=("EU Brands",))).iloc[2]
+    number = numbers_table(demo_db, NumberFilters(workspaces=("EU Brands",))).iloc[2]
     at = open_page("numbers.py", query={"phone": number["phone_e164"]})
 
     at.multiselect(key="numbers_filters_workspaces").select("EU Brands").run()

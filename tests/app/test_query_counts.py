@@ -17,9 +17,10 @@ import streamlit as st
 from sqlalchemy import Engine, event
 from streamlit.testing.v1 import AppTest
 
-from core import queries, seed
+from core import seed
 from core.db import make_engine
 from core.migrate import upgrade
+from core.reads.numbers import numbers_table
 from tests.app.conftest import LOCAL_MODE_SECRETS, TIMEOUT, _use_database
 from tests.app.ui import exceptions
 
@@ -110,7 +111,7 @@ def test_a_fleet_twice_as_large_takes_no_more_statements(demo_db, double_demo_db
 
 
 def test_a_numbers_detail_reads_its_history_and_templates_in_a_few_statements(demo_db, open_page):
-    phone = queries.numbers_table(demo_db)["phone_e164"].iloc[0]
+    phone = numbers_table(demo_db)["phone_e164"].iloc[0]
 
     statements = count_for(open_page, "numbers.py", query={"phone": phone})
 
@@ -118,12 +119,10 @@ def test_a_numbers_detail_reads_its_history_and_templates_in_a_few_statements(de
 
 
 N_PLUS_ONE_PAGE = """
-from core import queries
-from core.queries import NumberFilters
 from pages import common
 
 for waba_id in common.read("wabas")["waba_id"]:
-    queries.numbers_table(common.engine(), NumberFilters(waba_ids=(waba_id,)))
+    numbers_table(common.engine(), NumberFilters(waba_ids=(waba_id,)))
 """
 
 

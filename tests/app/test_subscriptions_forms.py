@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core import queries, services
+from core import services
+from core.reads.subscriptions import groups_table
 from tests.app.ui import exceptions, shown_text, submit, table, texts
 from tests.builders import ADMIN, fill_waba, french_mobile, waba
 
@@ -58,7 +59,7 @@ def test_twenty_first_number_shows_the_limit_and_keeps_the_input(empty_db, open_
     ]
     assert at.text_input(key="add_number_phone").value == "+33 6 99 00 00 01"
     assert at.text_input(key="add_number_group").value == "one too many"
-    assert len(queries.groups_table(empty_db, state="active")) == 20
+    assert len(groups_table(empty_db, state="active")) == 20
 
 
 def test_invalid_number_gives_the_reason(empty_db, open_page):
@@ -68,7 +69,7 @@ def test_invalid_number_gives_the_reason(empty_db, open_page):
     fill_add_number_form(at, waba_id, "FR Promotions", "+33 6 12")
 
     assert texts(at.error) == ["Phone number '+33 6 12' is impossible: too short."]
-    assert queries.groups_table(empty_db).empty
+    assert groups_table(empty_db).empty
     assert at.text_input(key="add_number_phone").value == "+33 6 12"
 
 
@@ -80,7 +81,7 @@ def test_number_present_in_another_format_is_refused(empty_db, open_page):
     fill_add_number_form(at, waba_id, "FR Again", "0033 6 12 34 56 78")
 
     assert texts(at.error) == ["Phone number +33612345678 is already in use by subscription group 'FR Promotions'."]
-    assert len(queries.groups_table(empty_db)) == 1
+    assert len(groups_table(empty_db)) == 1
 
 
 def test_archive_needs_the_confirmation(empty_db, open_page):
@@ -92,7 +93,7 @@ def test_archive_needs_the_confirmation(empty_db, open_page):
     submit(at, "Archive group")
 
     assert "Tick the confirmation first" in texts(at.error)[0]
-    assert len(queries.groups_table(empty_db, state="active")) == 1
+    assert len(groups_table(empty_db, state="active")) == 1
 
 
 def test_archiving_explains_the_step_in_meta_and_lists_the_group_apart(empty_db, open_page):
@@ -129,7 +130,7 @@ def test_archived_number_is_reattached_to_a_new_group(empty_db, open_page):
 
     assert f"Number {phone} re-attached to 'Fashion FR' in subscription group 'FR Relaunch'." in texts(at.toast)
     assert table(at, "subscriptions_active")["subscription_group"].tolist() == ["FR Relaunch"]
-    assert queries.groups_table(empty_db, state="active")["phone_e164"].tolist() == [phone]
+    assert groups_table(empty_db, state="active")["phone_e164"].tolist() == [phone]
 
 
 def test_reattaching_into_a_full_waba_is_refused(empty_db, open_page):

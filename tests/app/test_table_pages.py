@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core import queries, seed
+from core import seed
 from core.db import make_engine
 from core.migrate import upgrade
+from core.reads.numbers import numbers_table
 from pages.common import TABLE_PAGE_SIZE
 from tests.app.conftest import _use_database
 from tests.app.ui import exceptions, shown_text, table
@@ -48,7 +49,7 @@ def test_the_numbers_table_sends_one_page_and_counts_every_number(large_fleet, o
 
 
 def test_the_next_page_shows_the_next_rows_in_the_same_order(large_fleet, open_page):
-    every = queries.numbers_table(large_fleet)["phone_e164"].tolist()
+    every = numbers_table(large_fleet)["phone_e164"].tolist()
     at = open_page("numbers.py")
 
     at.number_input(key="numbers_page").set_value(2).run()
@@ -75,7 +76,7 @@ def test_new_filters_start_again_on_the_first_page(large_fleet, open_page):
 
 
 def test_a_linked_number_opens_on_its_page_with_its_detail(large_fleet, open_page):
-    last = queries.numbers_table(large_fleet)["phone_e164"].iloc[-1]
+    last = numbers_table(large_fleet)["phone_e164"].iloc[-1]
 
     at = open_page("numbers.py", query={"phone": last})
 

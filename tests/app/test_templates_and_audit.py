@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 
-from core import queries
 from core.exports import to_csv_bytes
-from core.queries import NumberFilters
+from core.reads.accounts import wabas_table
+from core.reads.audit import audit_table
+from core.reads.numbers import NumberFilters, numbers_table
+from core.reads.templates import templates_table
 from tests.app.ui import exceptions, select_row, shown_text, submit, table
 
 
@@ -21,19 +23,19 @@ def test_selecting_a_template_lists_the_numbers_that_can_send_it(demo_db, open_p
     assert exceptions(at) == []
     assert f"Numbers that can send '{template['template']}' ({template['language']})" in shown_text(at)
     sharing = table(at, "templates_numbers")
-    waba_id = queries.templates_table(demo_db).iloc[0]["waba_id"]
-    active = queries.numbers_table(demo_db, NumberFilters(waba_ids=(waba_id,), include_archived=False))
+    waba_id = templates_table(demo_db).iloc[0]["waba_id"]
+    active = numbers_table(demo_db, NumberFilters(waba_ids=(waba_id,), include_archived=False))
     assert sorted(sharing["phone_international"]) == sorted(active["phone_international"])
     assert len(sharing) == template["shared_by_numbers"]
 
 
 def test_templates_narrow_to_the_chosen_wabas(demo_db, open_page):
-    waba_id = queries.wabas_table(demo_db).iloc[0]["waba_id"]
+    waba_id = wabas_table(demo_db).iloc[0]["waba_id"]
     at = open_page("templates.py")
 
     at.multiselect(key="templates_waba").select(waba_id).run()
 
-    assert set(table(at, "templates_table")["waba"]) == {queries.wabas_table(demo_db).iloc[0]["waba"]}
+    assert set(table(at, "templates_table")["waba"]) == {wabas_table(demo_db).iloc[0]["waba"]}
 
 
 def test_audit_log_narrows_by_object_type_and_exports_what_it_shows(demo_db, open_page, downloads):
@@ -47,7 +49,7 @@ def test_audit_log_narrows_by_object_type_and_exports_what_it_shows(demo_db, ope
     entries = table(at, "audit_table")
     assert entries[["actor", "action", "object_key"]].values.tolist() == [["local-admin", "add", "LATAM Brands"]]
     content = downloads.content(at.download_button(key="audit_download_csv").proto.url)
-    assert content == to_csv_bytes(queries.audit_table(demo_db, object_type="workspace"))
+    assert content == to_csv_bytes(audit_table(demo_db, object_type="workspace"))
     assert [row["object_key"] for row in csv.DictReader(io.StringIO(content.decode()))] == ["LATAM Brands"]
 
 

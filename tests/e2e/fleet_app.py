@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,10 @@ class RunningApp:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+# The secrets file's TOML, or a function of the app's address giving it (an [auth] redirect_uri names the port).
+Secrets = str | Callable[[str], str]
 
 
 def sqlite_url(path: Path) -> str:
@@ -109,12 +113,14 @@ def _command(port: int, secrets_file: Path) -> list[str]:
 
 
 def _start(
-    database_url: str, log_dir: Path, secrets_file: Path, settings: dict[str, str]
+    database_url: str, log_dir: Path, secrets: Secrets, settings: dict[str, str]
 ) -> tuple[RunningApp, subprocess.Popen[bytes]]:
     """Start the app and wait until it serves. Another test worker may take the free port first: then retry."""
+    secrets_file = log_dir / "secrets.toml"
     for _attempt in range(PORT_ATTEMPTS):
         port = free_port()
         app = RunningApp(f"http://127.0.0.1:{port}", database_url, log_dir / f"streamlit-{port}.log")
+        secrets_file.write_text(secrets(app.base_url) if callable(secrets) else secrets)
         with app.log_path.open("wb") as log:
             process = subprocess.Popen(
                 _command(port, secrets_file),
@@ -141,15 +147,13 @@ def _start(
 
 
 @contextmanager
-def running_app(database_url: str, log_dir: Path, *, secrets: str = "", **settings: str) -> Iterator[RunningApp]:
+def running_app(database_url: str, log_dir: Path, *, secrets: Secrets = "", **settings: str) -> Iterator[RunningApp]:
     """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok.
 
     The app reads `secrets` (TOML) instead of the developer's own .streamlit/secrets.toml, so it runs in local
     mode unless the test gives it an [auth] section."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    secrets_file = log_dir / "secrets.toml"
-    secrets_file.write_text(secrets)
-    app, process = _start(database_url, log_dir, secrets_file, settings)
+    app, process = _start(database_url, log_dir, secrets, settings)
     try:
         yield app
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from core.queries import NUMBER_EXPORT_COLUMNS
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS
 from tests.e2e import streamlit_ui as ui
 from tests.e2e.fleet_app import RunningApp
 

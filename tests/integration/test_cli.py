@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from core import queries, services
+from core import services
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 from core.migrate import upgrade
+from core.reads.accounts import is_empty
+from core.reads.audit import audit_table
+from core.reads.numbers import numbers_table
 from tests import builders
 from tests.builders import ADMIN
 
@@ -133,7 +136,7 @@ def test_a_rule_violation_exits_1_with_one_error_line(database_url: str, cli_eng
     result = run_cli(database_url, "number", "add", "--waba", waba_id, "--group", "Again", "--phone", existing)
 
     assert_refused(result, existing, "already in use")
-    assert len(queries.numbers_table(cli_engine)) == 1
+    assert len(numbers_table(cli_engine)) == 1
 
 
 def test_the_twenty_first_number_is_refused_from_the_command_line(database_url: str, cli_engine: Engine) -> None:
@@ -180,7 +183,7 @@ def test_an_unknown_user_named_with_as_is_a_viewer_and_cannot_write(database_url
     result = run_cli(database_url, "--as", "someone", "workspace", "add", "EU Brands")
 
     assert_refused(result, "'someone' (viewer)", "admin")
-    assert queries.is_empty(cli_engine)
+    assert is_empty(cli_engine)
 
 
 def test_fleet_user_names_the_local_user_whose_role_is_fleet_local_role(database_url: str, cli_engine: Engine) -> None:
@@ -190,7 +193,7 @@ def test_fleet_user_names_the_local_user_whose_role_is_fleet_local_role(database
     )
 
     assert as_local_admin.returncode == 0
-    assert list(queries.audit_table(cli_engine)["actor"]) == ["ops@example.com"]
+    assert list(audit_table(cli_engine)["actor"]) == ["ops@example.com"]
     assert_refused(as_local_viewer, "'ops@example.com' (viewer)")
 
 

@@ -11,7 +11,11 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from core import integrity, queries, services
+from core import integrity, services
+from core.reads.accounts import connections_table, wabas_table, workspaces_summary
+from core.reads.audit import audit_table
+from core.reads.numbers import numbers_table
+from core.reads.subscriptions import groups_table
 from tests import builders
 from tests.builders import ADMIN
 
@@ -77,7 +81,7 @@ def test_twenty_writers_racing_for_the_last_waba_slot_leave_exactly_ten(engine: 
     print(f"\n[{engine.dialect.name}] 11th WABA race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "WabaLimitReached": THREADS - 1})
     assert all("'EU Brands'" in message for message in messages)
-    assert queries.workspaces_summary(engine).loc[0, "wabas"] == 10
+    assert workspaces_summary(engine).loc[0, "wabas"] == 10
     assert integrity.find_violations(engine) == []
 
 
@@ -94,7 +98,7 @@ def test_twenty_writers_racing_for_the_last_number_slot_leave_exactly_twenty(eng
     print(f"\n[{engine.dialect.name}] 21st number race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NumberLimitReached": THREADS - 1})
     assert all("'Fashion FR'" in message for message in messages)
-    assert queries.wabas_table(engine).loc[0, "active_numbers"] == 20
+    assert wabas_table(engine).loc[0, "active_numbers"] == 20
     assert integrity.find_violations(engine) == []
 
 
@@ -110,7 +114,7 @@ def test_twenty_writers_adding_the_same_number_to_different_wabas_add_it_once(en
     print(f"\n[{engine.dialect.name}] same-number race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NumberAlreadyExists": THREADS - 1})
     assert all("+33612345678" in message for message in messages), messages
-    numbers = queries.numbers_table(engine)
+    numbers = numbers_table(engine)
     assert list(numbers["phone_e164"]) == ["+33612345678"]
     assert integrity.find_violations(engine) == []
 
@@ -123,7 +127,7 @@ def test_twenty_admins_archiving_the_same_group_archive_it_once(engine: Engine) 
 
     print(f"\n[{engine.dialect.name}] same-group archive race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NotFound": THREADS - 1})
-    audit = queries.audit_table(engine, object_type="subscription_group")
+    audit = audit_table(engine, object_type="subscription_group")
     assert list(audit["action"]) == ["archive", "bind"]
 
 
@@ -137,8 +141,8 @@ def test_twenty_admins_connecting_the_same_portfolio_connect_it_once(engine: Eng
 
     print(f"\n[{engine.dialect.name}] same-connection race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": THREADS})
-    assert len(queries.connections_table(engine)) == 1
-    assert list(queries.audit_table(engine)["action"]).count("connect") == 1
+    assert len(connections_table(engine)) == 1
+    assert list(audit_table(engine)["action"]).count("connect") == 1
 
 
 def test_twenty_admins_moving_the_same_number_to_different_wabas_move_it_once(engine: Engine) -> None:
@@ -153,5 +157,5 @@ def test_twenty_admins_moving_the_same_number_to_different_wabas_move_it_once(en
 
     print(f"\n[{engine.dialect.name}] same-number re-attach race: {dict(outcomes)} in {seconds:.2f} s")
     assert outcomes == Counter({"done": 1, "NumberAlreadyInActiveGroup": THREADS - 1})
-    assert list(queries.groups_table(engine, state="active")["phone_e164"]) == [e164]
+    assert list(groups_table(engine, state="active")["phone_e164"]) == [e164]
     assert integrity.find_violations(engine) == []

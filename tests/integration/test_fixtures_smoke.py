@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from core import queries
+from core.reads.numbers import numbers_table
 from tests import builders
 
 
@@ -11,6 +11,6 @@ def test_a_number_added_on_each_database_shows_in_the_numbers_table(engine: Engi
 
     builders.fill_waba(engine, waba_id, 2)
 
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
     assert list(table["phone_e164"]) == [builders.french_mobile(0), builders.french_mobile(1)]
     assert set(table["group_state"]) == {"active"}

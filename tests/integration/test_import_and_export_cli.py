@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core import cli, queries, services
+from core import cli, services
 from core.config import PROJECT_ROOT
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, numbers_table
 from tests.builders import ADMIN
 from tests.fixtures.meta import support
 
@@ -55,7 +56,7 @@ def test_a_listing_is_imported_and_its_changes_printed(fleet: Engine, capsys: py
     )
     assert "create number +16315555555: group '+16315555555' in WABA 102290129340398" in out
     assert "number +15550167350: status CONNECTED → FLAGGED" in out
-    assert len(queries.numbers_table(fleet)) == 4
+    assert len(numbers_table(fleet)) == 4
 
 
 def test_a_dry_run_prints_the_plan_and_writes_nothing(fleet: Engine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,7 +236,7 @@ def test_the_numbers_export_has_the_numbers_columns_utf8_iso_times_and_safe_cell
     assert code == 0
     assert err == f"Wrote {out_file}.\n"
     rows = list(csv.DictReader(io.StringIO(out_file.read_bytes().decode("utf-8"))))
-    assert list(rows[0]) == queries.NUMBER_EXPORT_COLUMNS
+    assert list(rows[0]) == NUMBER_EXPORT_COLUMNS
     hostile = next(row for row in rows if row["phone_e164"] == "+33698765431")
     assert hostile["workspace"] == '\'=HYPERLINK("http://evil.example") Équipe'
     assert (hostile["waba"], hostile["subscription_group"], hostile["display_name"]) == (
@@ -258,7 +259,7 @@ def test_the_json_exports_keep_values_exact_with_iso_times(
 
     assert codes == [0, 0, 0]
     numbers, history, audit = (json.loads(path.read_text(encoding="utf-8")) for path in paths.values())
-    assert list(numbers[0]) == queries.NUMBER_EXPORT_COLUMNS
+    assert list(numbers[0]) == NUMBER_EXPORT_COLUMNS
     assert {
         "phone_e164": support.US_MAIN,
         "recorded_at": "2025-03-31T20:11:43+00:00",

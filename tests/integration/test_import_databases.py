@@ -10,11 +10,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, select
 
-from core import imports, queries
+from core import imports
 from core.db import FieldEventTime, NumberHealthSnapshot, PhoneNumber, write_session
 from core.errors import FleetError, NumberAlreadyExists
 from core.imports import ImportRejected, ImportRequest, apply
 from core.imports.fleet import NEW_NUMBER
+from core.reads.accounts import connections_table, wabas_table
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.subscriptions import groups_table
+from core.reads.templates import templates_table
 from tests.builders import ADMIN, french_mobile
 from tests.fixtures.meta import support
 from tests.unit.db_state import audit_entries
@@ -47,7 +52,7 @@ def test_a_listing_creates_and_updates_numbers_and_a_replay_changes_nothing(flee
     }
     assert not again.written
     assert support.dump(fleet) == after_first
-    table = queries.numbers_table(fleet).set_index("phone_e164")
+    table = numbers_table(fleet).set_index("phone_e164")
     assert table.loc["+16315555555", ["subscription_group", "status", "portfolio_messaging_limit"]].tolist() == [
         "+16315555555",
         "PENDING",
@@ -63,9 +68,9 @@ def test_a_listing_of_a_whole_waba_is_written_in_bulk(fleet: Engine) -> None:
     )
 
     assert result.plan.summary()["numbers to create"] == 18
-    active = queries.groups_table(fleet, state="active")
+    active = groups_table(fleet, state="active")
     assert (active["waba_id"] == support.WABA_EU).sum() == 19
-    assert queries.numbers_table(fleet)["meta_phone_number_id"].notna().sum() == 21
+    assert numbers_table(fleet)["meta_phone_number_id"].notna().sum() == 21
 
 
 def test_history_and_audit_rows_keep_their_times_and_text_exactly(fleet: Engine) -> None:
@@ -92,7 +97,7 @@ def test_history_and_audit_rows_keep_their_times_and_text_exactly(fleet: Engine)
     update = next(e for e in reversed(audit_entries(fleet)) if e["action"] == "update")
     assert update["after"]["display_name"] == name
     assert update["at"] == NOW
-    assert queries.numbers_table(fleet).set_index("phone_e164").loc[support.US_MAIN, "display_name"] == name
+    assert numbers_table(fleet).set_index("phone_e164").loc[support.US_MAIN, "display_name"] == name
 
 
 def test_a_day_of_webhooks_lands_the_same_on_both_databases_and_replays_to_nothing(fleet: Engine) -> None:
@@ -103,9 +108,9 @@ def test_a_day_of_webhooks_lands_the_same_on_both_databases_and_replays_to_nothi
 
     assert not again.written
     assert support.dump(fleet) == before
-    table = queries.numbers_table(fleet).set_index("phone_e164")
+    table = numbers_table(fleet).set_index("phone_e164")
     assert table.loc[support.US_SUPPORT, ["status", "messaging_limit_tier"]].tolist() == ["CONNECTED", "TIER_1K"]
-    templates = queries.templates_table(fleet, [support.WABA_US]).set_index("template")
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
     assert templates.loc["order_confirmation", ["status", "quality_score"]].tolist() == ["APPROVED", "YELLOW"]
 
 
@@ -121,16 +126,16 @@ def test_a_newer_event_moves_the_field_clock_and_an_older_one_only_adds_history(
         ("messaging_limit_tier", datetime(2025, 4, 1, 20, 11, 43, tzinfo=UTC)),
         ("status", datetime(2025, 4, 1, 20, 11, 43, tzinfo=UTC)),
     ]
-    history = queries.number_history(fleet, [support.US_MAIN])
+    history = number_history(fleet, [support.US_MAIN])
     assert history[["status", "source"]].values.tolist()[-2:] == [["FLAGGED", "webhook"], ["CONNECTED", "webhook"]]
 
 
 def test_csv_onboarding_creates_the_waba_and_connects_its_portfolio(fleet: Engine) -> None:
     imports.run_import(fleet, ADMIN, support.request("csv", "csv/onboarding.csv"), now=NOW)
 
-    wabas = queries.wabas_table(fleet).set_index("waba_id")
+    wabas = wabas_table(fleet).set_index("waba_id")
     assert wabas.loc["980198427658004", ["portfolio_id", "active_numbers"]].tolist() == [support.RETAIL_PORTFOLIO, 2]
-    assert support.RETAIL_PORTFOLIO in set(queries.connections_table(fleet)["portfolio_id"])
+    assert support.RETAIL_PORTFOLIO in set(connections_table(fleet)["portfolio_id"])
 
 
 @pytest.mark.parametrize(
@@ -173,7 +178,7 @@ def test_two_listings_racing_for_the_last_slots_of_a_waba_leave_at_most_twenty(f
         thread.join(timeout=120)
 
     assert sorted(o if o == "imported" else "refused" for o in outcomes) == ["imported", "refused"]
-    active = queries.groups_table(fleet, state="active")
+    active = groups_table(fleet, state="active")
     assert (active["waba_id"] == support.WABA_EU).sum() == 11
     assert "would exceed the maximum of 20" in next(o for o in outcomes if o != "imported")
 

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select, text
 
-from core import chart_data, health_history, seed, services
+from core import health_history, seed, services
 from core.db import NumberHealthSnapshot, PhoneNumber, make_engine
 from core.migrate import alembic_config, migration_module, upgrade
+from core.reads.history import fleet_quality_by_day
 from tests import builders
 from tests.integration.schema import migrate_to, schema_differences
 
@@ -111,7 +112,7 @@ def test_quality_per_day_counts_a_late_change_on_its_own_day(engine, number_id):
     write(engine, number_id, (day(1), "GREEN"), (day(2), "GREEN"), (day(4), "GREEN"))
     write(engine, number_id, (day(3), "RED"))
 
-    per_day = chart_data.fleet_quality_by_day(engine, days=4, now=day(4, hours=1))
+    per_day = fleet_quality_by_day(engine, days=4, now=day(4, hours=1))
 
     counts = per_day.pivot_table(index="day", columns="quality_rating", values="numbers")
     assert counts["RED"].tolist() == [0, 0, 1, 0]

@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from core import queries, services
-from core.queries import NumberFilters
+from core import services
+from core.reads.accounts import connections_table, is_empty, portfolios_table, wabas_table, workspaces_summary
+from core.reads.audit import audit_table
+from core.reads.history import number_history
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, filter_options, numbers_table
+from core.reads.subscriptions import groups_table, reattachable_numbers
+from core.reads.templates import templates_table
 from tests.builders import ADMIN
 
 DAY = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -70,9 +75,9 @@ def a_small_fleet(engine: Engine) -> SmallFleet:
 def test_the_numbers_table_has_one_row_per_number_with_its_place_and_health(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
 
-    assert set(queries.NUMBER_EXPORT_COLUMNS) <= set(table.columns)
+    assert set(NUMBER_EXPORT_COLUMNS) <= set(table.columns)
     rows = {row["phone_e164"]: row for row in table.to_dict("records")}
     assert set(rows) == {PARIS, LYON, BERLIN, NEW_YORK}
     paris = rows[PARIS]
@@ -110,13 +115,13 @@ def test_the_numbers_table_has_one_row_per_number_with_its_place_and_health(engi
 def test_number_filters_narrow_the_rows(engine: Engine, filters: NumberFilters, expected: set[str]) -> None:
     a_small_fleet(engine)
 
-    assert set(queries.numbers_table(engine, filters)["phone_e164"]) == expected
+    assert set(numbers_table(engine, filters)["phone_e164"]) == expected
 
 
 def test_the_workspace_summary_counts_wabas_and_active_numbers(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    summary = queries.workspaces_summary(engine).set_index("workspace")
+    summary = workspaces_summary(engine).set_index("workspace")
 
     assert summary.loc["EU Brands", ["portfolios", "wabas", "active_numbers", "number_capacity"]].tolist() == [
         1,
@@ -130,7 +135,7 @@ def test_the_workspace_summary_counts_wabas_and_active_numbers(engine: Engine) -
 def test_the_waba_table_counts_active_numbers_and_templates(engine: Engine) -> None:
     fleet = a_small_fleet(engine)
 
-    wabas = queries.wabas_table(engine).set_index("waba_id")
+    wabas = wabas_table(engine).set_index("waba_id")
 
     assert wabas.loc[fleet.fashion, ["active_numbers", "templates", "number_limit"]].tolist() == [1, 1, 20]
     assert wabas.loc[fleet.retail, ["workspace", "portfolio_id"]].tolist() == ["Americas Retail", "1002"]
@@ -139,7 +144,7 @@ def test_the_waba_table_counts_active_numbers_and_templates(engine: Engine) -> N
 def test_the_portfolio_table_shows_the_shared_limit_and_its_senders(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    portfolios = queries.portfolios_table(engine).set_index("portfolio_id")
+    portfolios = portfolios_table(engine).set_index("portfolio_id")
 
     assert portfolios.loc["1001", ["messaging_limit", "daily_limit", "wabas", "active_numbers"]].tolist() == [
         "TIER_1K",
@@ -152,11 +157,11 @@ def test_the_portfolio_table_shows_the_shared_limit_and_its_senders(engine: Engi
 def test_groups_connections_and_reattachable_numbers(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    archived = queries.groups_table(engine, state="archived")
+    archived = groups_table(engine, state="archived")
     assert list(archived["subscription_group"]) == ["Lyon"]
     assert archived["archived_at"].iloc[0] == DAY + timedelta(days=2)
-    assert list(queries.reattachable_numbers(engine)["phone_e164"]) == [LYON]
-    connections = queries.connections_table(engine)
+    assert list(reattachable_numbers(engine)["phone_e164"]) == [LYON]
+    connections = connections_table(engine)
     assert sorted(zip(connections["workspace"], connections["portfolio_id"], strict=True)) == [
         ("Americas Retail", "1002"),
         ("EU Brands", "1001"),
@@ -166,7 +171,7 @@ def test_groups_connections_and_reattachable_numbers(engine: Engine) -> None:
 def test_templates_show_how_many_numbers_share_them(engine: Engine) -> None:
     fleet = a_small_fleet(engine)
 
-    templates = queries.templates_table(engine, waba_ids=[fleet.fashion])
+    templates = templates_table(engine, waba_ids=[fleet.fashion])
 
     assert templates[["template", "language", "shared_by_numbers"]].values.tolist() == [["order_update", "fr", 1]]
 
@@ -174,34 +179,34 @@ def test_templates_show_how_many_numbers_share_them(engine: Engine) -> None:
 def test_number_history_lists_each_change_oldest_first(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    history = queries.number_history(engine, [PARIS, BERLIN])
+    history = number_history(engine, [PARIS, BERLIN])
 
     assert history[["phone_e164", "quality_rating"]].values.tolist() == [
         [PARIS, "NA"],
         [PARIS, "YELLOW"],
         [BERLIN, "NA"],
     ]
-    assert list(queries.number_history(engine, [PARIS], since=DAY + timedelta(hours=1))["quality_rating"]) == ["YELLOW"]
+    assert list(number_history(engine, [PARIS], since=DAY + timedelta(hours=1))["quality_rating"]) == ["YELLOW"]
 
 
 def test_the_audit_table_is_newest_first_and_filterable(engine: Engine) -> None:
     a_small_fleet(engine)
 
-    audit = queries.audit_table(engine)
-    groups = queries.audit_table(engine, object_type="subscription_group")
+    audit = audit_table(engine)
+    groups = audit_table(engine, object_type="subscription_group")
 
     assert audit["at"].is_monotonic_decreasing
     assert set(audit["actor"]) == {ADMIN.name}
     assert groups.iloc[0]["action"] == "archive"
-    assert queries.audit_table(engine, actor="nobody").empty
+    assert audit_table(engine, actor="nobody").empty
 
 
 def test_filter_options_and_emptiness(engine: Engine) -> None:
-    assert queries.is_empty(engine)
+    assert is_empty(engine)
     a_small_fleet(engine)
 
-    options = queries.filter_options(engine)
+    options = filter_options(engine)
 
-    assert not queries.is_empty(engine)
+    assert not is_empty(engine)
     assert options["workspaces"] == ["Americas Retail", "EU Brands"]
     assert set(options["qualities"]) == {"GREEN", "NA", "YELLOW"}

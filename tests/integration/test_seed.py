@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 
-from core import integrity, queries, seed, services
+from core import integrity, seed, services
 from core.errors import InvalidInput
+from core.reads.accounts import wabas_table
+from core.reads.history import number_history
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, numbers_table
 from tests.builders import ADMIN
 from tests.integration.schema import schema_differences
 from tests.unit.db_state import row_counts
@@ -25,29 +28,29 @@ def test_the_demo_fleet_is_realistic_and_breaks_no_rule(engine: Engine) -> None:
     assert report.snapshots == report.numbers * 90
     assert report.templates > 0
     assert integrity.find_violations(engine) == []
-    numbers = queries.numbers_table(engine)
+    numbers = numbers_table(engine)
     assert len(numbers) == report.numbers
     assert set(numbers["group_state"]) == {"active", "archived"}
     assert {"GREEN", "YELLOW"} <= set(numbers["quality_rating"])
     red = numbers[numbers["quality_rating"] == "RED"]
     assert len(red) >= 3  # a manager's worry, visible in the demo
     assert (red["group_state"] == "active").all()
-    history = queries.number_history(engine, [red["phone_e164"].iloc[0]])
+    history = number_history(engine, [red["phone_e164"].iloc[0]])
     assert history["quality_rating"].iloc[-1] == "RED"
     assert history["quality_rating"].iloc[0] != "RED"
     assert numbers["status"].nunique() > 2
     assert numbers["at_risk"].any()
     assert (numbers["unknown_values"] == "").all()
-    assert queries.wabas_table(engine)["active_numbers"].max() == 20
+    assert wabas_table(engine)["active_numbers"].max() == 20
 
 
 def test_the_demo_fleet_is_the_same_on_every_run(sqlite_engine: Engine, postgres_engine: Engine) -> None:
     for engine in (sqlite_engine, postgres_engine):
         seed.seed(engine, seed.DEMO_SHAPE, now=NOW)
 
-    columns = [*queries.NUMBER_EXPORT_COLUMNS]
-    on_sqlite = queries.numbers_table(sqlite_engine)[columns].sort_values("phone_e164").reset_index(drop=True)
-    on_postgres = queries.numbers_table(postgres_engine)[columns].sort_values("phone_e164").reset_index(drop=True)
+    columns = [*NUMBER_EXPORT_COLUMNS]
+    on_sqlite = numbers_table(sqlite_engine)[columns].sort_values("phone_e164").reset_index(drop=True)
+    on_postgres = numbers_table(postgres_engine)[columns].sort_values("phone_e164").reset_index(drop=True)
     assert on_sqlite.equals(on_postgres)
 
 
@@ -76,7 +79,7 @@ def test_a_large_synthetic_fleet_keeps_the_schema_and_the_services_working(engin
     assert integrity.find_violations(engine) == []
     services.add_workspace(engine, ADMIN, "After the seed")
     services.update_number_health(
-        engine, ADMIN, phone=queries.numbers_table(engine)["phone_e164"].iloc[0], changes={"status": "BANNED"}
+        engine, ADMIN, phone=numbers_table(engine)["phone_e164"].iloc[0], changes={"status": "BANNED"}
     )
     assert row_counts(engine)["number_health_snapshots"] == 100_001
 

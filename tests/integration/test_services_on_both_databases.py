@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from core import imports, queries, services
+from core import imports, services
 from core.db import PhoneNumber, SubscriptionGroup, Waba, write_session
 from core.errors import (
     InvalidInput,
@@ -18,6 +18,12 @@ from core.errors import (
     PermissionDenied,
     WabaLimitReached,
 )
+from core.reads.accounts import connections_table, wabas_table, workspaces_summary
+from core.reads.audit import audit_table
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.subscriptions import groups_table
+from core.reads.templates import templates_table
 from tests import builders
 from tests.builders import ADMIN, VIEWER
 from tests.fixtures.meta import support
@@ -49,7 +55,7 @@ def test_eleventh_waba_is_refused_and_an_archived_one_frees_its_place(engine: En
         engine, ADMIN, workspace="EU Brands", portfolio_meta_id=portfolio_id, meta_waba_id="7010", name="W10"
     )
 
-    assert queries.workspaces_summary(engine).loc[0, "wabas"] == 10
+    assert workspaces_summary(engine).loc[0, "wabas"] == 10
 
 
 def test_twenty_first_number_is_refused_until_a_group_is_archived(engine: Engine) -> None:
@@ -63,7 +69,7 @@ def test_twenty_first_number_is_refused_until_a_group_is_archived(engine: Engine
     services.archive_group(engine, ADMIN, phone=numbers[0])
     services.add_number(engine, ADMIN, meta_waba_id=waba_id, group_name="21st", phone=PARIS_MOBILE)
 
-    assert queries.wabas_table(engine).loc[0, "active_numbers"] == 20
+    assert wabas_table(engine).loc[0, "active_numbers"] == 20
 
 
 @pytest.mark.parametrize(("typed", "region"), [("0033612345678", None), ("06 12 34 56 78", "FR")])
@@ -93,10 +99,10 @@ def test_a_moved_number_keeps_its_row_and_history(engine: Engine) -> None:
 
     with engine.connect() as connection:
         assert connection.scalar(select(PhoneNumber.id).where(PhoneNumber.e164 == PARIS_MOBILE)) == 1
-    history = queries.number_history(engine, [PARIS_MOBILE])
+    history = number_history(engine, [PARIS_MOBILE])
     assert list(history["status"]) == ["PENDING", "FLAGGED"]
     assert history["recorded_at"].iloc[0] == day
-    groups = queries.groups_table(engine)
+    groups = groups_table(engine)
     assert sorted(zip(groups["workspace"], groups["state"], strict=True)) == [
         ("Americas Retail", "active"),
         ("EU Brands", "archived"),
@@ -190,7 +196,7 @@ def test_unknown_values_reported_by_meta_are_kept_and_flagged(engine: Engine) ->
 
     services.update_number_health(engine, ADMIN, phone=e164, changes={"name_status": "UNDER_REVIEW_V2"})
 
-    row = queries.numbers_table(engine).iloc[0]
+    row = numbers_table(engine).iloc[0]
     assert row["name_status"] == "UNDER_REVIEW_V2"
     assert row["unknown_values"] == "name_status=UNDER_REVIEW_V2"
 
@@ -218,9 +224,9 @@ def test_names_of_the_longest_allowed_length_are_stored_and_audited(engine: Engi
     )
     services.add_template(engine, ADMIN, meta_waba_id=waba_id, name="t" * 200, language="pt_BR")
 
-    assert queries.connections_table(engine).loc[0, "workspace"] == longest
-    assert queries.templates_table(engine).loc[0, "template"] == "t" * 200
-    assert len(queries.audit_table(engine)) == 5
+    assert connections_table(engine).loc[0, "workspace"] == longest
+    assert templates_table(engine).loc[0, "template"] == "t" * 200
+    assert len(audit_table(engine)) == 5
 
 
 def test_a_template_language_longer_than_a_language_code_is_refused(engine: Engine) -> None:

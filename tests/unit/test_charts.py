@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from core import chart_data, charts, model, palette
+from core import charts, model, palette
+from core.reads import chart_data
 
 QUALITIES = ["GREEN", "YELLOW", "RED", "NA", "UNKNOWN"]
 

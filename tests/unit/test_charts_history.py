@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, event
 
-from core import chart_data, services
+from core import services
+from core.reads.history import NUMBER_TIME_INDEX, _quality_changes_query, fleet_quality_by_day
+from core.reads.numbers import fleet_size
 from tests import builders
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -55,7 +57,7 @@ def week_of_changes(engine: Engine) -> dict[str, str]:
 
 
 def test_each_day_counts_every_number_with_its_latest_rating(engine, week_of_changes):
-    per_day = chart_data.fleet_quality_by_day(engine, days=5, now=NOW)
+    per_day = fleet_quality_by_day(engine, days=5, now=NOW)
 
     assert counts_by_day(per_day) == {
         "03-16": {"GREEN": 2, "NA": 1},
@@ -67,9 +69,7 @@ def test_each_day_counts_every_number_with_its_latest_rating(engine, week_of_cha
 
 
 def test_the_series_can_follow_the_numbers_a_page_shows(engine, week_of_changes):
-    per_day = chart_data.fleet_quality_by_day(
-        engine, days=5, now=NOW, e164s=[week_of_changes["A"], week_of_changes["D"]]
-    )
+    per_day = fleet_quality_by_day(engine, days=5, now=NOW, e164s=[week_of_changes["A"], week_of_changes["D"]])
 
     assert counts_by_day(per_day) == {
         "03-16": {"GREEN": 1},
@@ -81,7 +81,7 @@ def test_the_series_can_follow_the_numbers_a_page_shows(engine, week_of_changes)
 
 
 def test_every_day_of_the_window_has_a_row_per_rating_seen(engine, week_of_changes):
-    per_day = chart_data.fleet_quality_by_day(engine, days=5, now=NOW)
+    per_day = fleet_quality_by_day(engine, days=5, now=NOW)
 
     assert len(per_day) == 5 * 4
     assert set(per_day["quality_rating"]) == {"GREEN", "YELLOW", "RED", "NA"}
@@ -95,7 +95,7 @@ def test_the_counts_come_from_a_single_sql_statement(engine, week_of_changes):
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        chart_data.fleet_quality_by_day(engine, days=90, now=NOW)
+        fleet_quality_by_day(engine, days=90, now=NOW)
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
@@ -105,7 +105,7 @@ def test_the_counts_come_from_a_single_sql_statement(engine, week_of_changes):
 
 
 def test_an_empty_fleet_has_an_empty_series(engine):
-    per_day = chart_data.fleet_quality_by_day(engine, days=7, now=NOW)
+    per_day = fleet_quality_by_day(engine, days=7, now=NOW)
 
     assert per_day.empty
 
@@ -115,7 +115,7 @@ def test_on_sqlite_the_window_is_read_in_order_from_the_quality_changes_index_wi
     sqlite_engine, rebuilt_last
 ):
     """Whichever index was built last (a bulk load rebuilds them), the planner picks the covering one."""
-    query = chart_data._quality_changes_query(at(16), at(21), None)
+    query = _quality_changes_query(at(16), at(21), None)
     compiled = query.compile(sqlite_engine, compile_kwargs={"literal_binds": True})
 
     with sqlite_engine.begin() as connection:
@@ -132,20 +132,18 @@ def test_on_sqlite_the_window_is_read_in_order_from_the_quality_changes_index_wi
     ]
     window, *lookups = reads
     assert window == (
-        f"SEARCH number_health_snapshots USING COVERING INDEX {chart_data.NUMBER_TIME_INDEX} "
+        f"SEARCH number_health_snapshots USING COVERING INDEX {NUMBER_TIME_INDEX} "
         "(phone_number_id=? AND recorded_at>? AND recorded_at<?)"
     )
     # each number's rating before the window (when it opens, and before its first change in it): index lookups
     assert lookups
     assert all(
         lookup.startswith("SEARCH number_health_snapshots_")
-        and lookup.endswith(
-            f"USING COVERING INDEX {chart_data.NUMBER_TIME_INDEX} (phone_number_id=? AND recorded_at<?)"
-        )
+        and lookup.endswith(f"USING COVERING INDEX {NUMBER_TIME_INDEX} (phone_number_id=? AND recorded_at<?)")
         for lookup in lookups
     )
     assert not any("FOR ORDER BY" in step for step in plan)
 
 
 def test_the_fleet_size_counts_every_number_stored(engine, week_of_changes):
-    assert chart_data.fleet_size(engine) == 4
+    assert fleet_size(engine) == 4

@@ -15,7 +15,8 @@ import graphviz
 import pandas as pd
 import pytest
 
-from core import chart_data, diagram, palette, seed
+from core import diagram, palette, seed
+from core.reads.ecosystem import ecosystem
 from tests.conftest import skip_or_fail
 
 HOSTILE = ['"}; evil [label="x', "<script>alert(1)</script>", "back\\slash \\N \\G", "{braces} | <b>", "a\\"]
@@ -454,7 +455,7 @@ def test_without_the_dot_program_svg_is_unavailable_and_dot_text_still_builds(tm
 def test_the_ecosystem_is_read_from_the_database_in_full(sqlite_engine):
     seed.seed(sqlite_engine, seed.DEMO_SHAPE)
 
-    fleet = chart_data.ecosystem(sqlite_engine)
+    fleet = ecosystem(sqlite_engine)
     built = diagram.build_diagram(fleet, show_archived=True)
 
     assert (len(fleet.workspaces), len(fleet.portfolios), len(fleet.wabas)) == (3, 5, 12)

@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 
-from core import imports, queries, services
+from core import imports, services
 from core.imports import ImportRejected, ImportRequest
 from core.imports.csv_onboarding import COLUMNS
+from core.reads.accounts import connections_table, wabas_table
+from core.reads.audit import audit_table
+from core.reads.history import number_history
+from core.reads.subscriptions import groups_table
 from tests.builders import ADMIN, french_mobile
 from tests.fixtures.meta import support
 
@@ -48,7 +52,7 @@ def test_a_sheet_onboards_numbers_into_existing_and_new_wabas_connecting_the_por
         "numbers to create": 4,
         "history rows": 4,
     }
-    groups = queries.groups_table(fleet, state="active").set_index("phone_e164")
+    groups = groups_table(fleet, state="active").set_index("phone_e164")
     assert groups.loc[
         ["+12015550123", "+33698765432", "+4915123456789", "+4915201234567"], ["waba_id", "subscription_group"]
     ].values.tolist() == [
@@ -57,9 +61,9 @@ def test_a_sheet_onboards_numbers_into_existing_and_new_wabas_connecting_the_por
         ["980198427658004", "DE service"],
         ["980198427658004", "DE promotions"],
     ]
-    connections = queries.connections_table(fleet)
+    connections = connections_table(fleet)
     assert sorted(connections["portfolio_id"]) == sorted([support.PORTFOLIO, support.RETAIL_PORTFOLIO])
-    wabas = queries.wabas_table(fleet).set_index("waba_id")
+    wabas = wabas_table(fleet).set_index("waba_id")
     assert wabas.loc["980198427658004", ["waba", "portfolio_id", "active_numbers"]].tolist() == [
         "Lucky Shrub DE",
         support.RETAIL_PORTFOLIO,
@@ -70,7 +74,7 @@ def test_a_sheet_onboards_numbers_into_existing_and_new_wabas_connecting_the_por
 def test_onboarding_is_audited_per_object_and_once_for_the_import(fleet: Engine) -> None:
     imports.run_import(fleet, ADMIN, support.request("csv", "csv/onboarding.csv"), now=NOW)
 
-    audit = queries.audit_table(fleet, since=NOW)
+    audit = audit_table(fleet, since=NOW)
     counts = audit.groupby(["action", "object_type"]).size().to_dict()
     assert counts == {
         ("add", "phone_number"): 4,
@@ -79,7 +83,7 @@ def test_onboarding_is_audited_per_object_and_once_for_the_import(fleet: Engine)
         ("connect", "portfolio"): 1,
         ("import", "import"): 1,
     }
-    history = queries.number_history(fleet, ["+4915123456789"])
+    history = number_history(fleet, ["+4915123456789"])
     assert history[["status", "quality_rating", "messaging_limit_tier", "source"]].values.tolist() == [
         ["PENDING", "NA", "TIER_NOT_SET", "csv-onboarding"]
     ]
@@ -88,7 +92,7 @@ def test_onboarding_is_audited_per_object_and_once_for_the_import(fleet: Engine)
 def test_a_semicolon_sheet_saved_by_excel_is_onboarded(fleet: Engine) -> None:
     imports.run_import(fleet, ADMIN, support.request("csv", "csv/onboarding_semicolon_excel.csv"), now=NOW)
 
-    groups = queries.groups_table(fleet, state="active").set_index("subscription_group")
+    groups = groups_table(fleet, state="active").set_index("subscription_group")
     assert groups.loc["España ventas", ["phone_e164", "display_name"]].tolist() == [
         "+34612345678",
         "Lucky Shrub España; ventas",
@@ -102,7 +106,7 @@ def test_a_sheet_saved_by_excel_as_unicode_text_is_onboarded(fleet: Engine) -> N
 
     imports.run_import(fleet, ADMIN, ImportRequest("csv", data, "onboarding.txt"), now=NOW)
 
-    groups = queries.groups_table(fleet, state="active").set_index("subscription_group")
+    groups = groups_table(fleet, state="active").set_index("subscription_group")
     assert groups.loc["US orders", "phone_e164"] == "+12015550123"
 
 
@@ -112,7 +116,7 @@ def test_a_header_written_in_words_is_read_like_the_documented_one(fleet: Engine
 
     onboard(fleet, text)
 
-    groups = queries.groups_table(fleet, state="active").set_index("subscription_group")
+    groups = groups_table(fleet, state="active").set_index("subscription_group")
     assert groups.loc["US orders", "phone_e164"] == "+12015550123"
 
 

@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from core import imports, queries, services
+from core import imports, services
 from core.db import AuditEntry, FieldEventTime, NumberHealthSnapshot, read_session
 from core.errors import InvalidInput, PermissionDenied
 from core.imports import ImportRejected, ImportRequest
 from core.imports import fleet as fleet_rows
+from core.reads.audit import audit_table
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.subscriptions import groups_table
 from tests.builders import ADMIN, ANALYST, VIEWER
 from tests.fixtures.meta import support
 
@@ -27,7 +31,7 @@ def fleet(sqlite_engine: Engine) -> Engine:
 
 
 def number(engine: Engine, e164: str) -> dict[str, object]:
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
     return table[table["phone_e164"] == e164].iloc[0].to_dict()
 
 
@@ -129,13 +133,13 @@ def test_each_changed_health_value_gets_a_snapshot_and_each_change_an_audit_entr
         now=NOW,
     )
 
-    history = queries.number_history(fleet, [support.US_SUPPORT, support.US_MAIN])
+    history = number_history(fleet, [support.US_SUPPORT, support.US_MAIN])
     latest = history[history["recorded_at"] == NOW]
     assert sorted(zip(latest["phone_e164"], latest["status"], latest["source"], strict=True)) == [
         (support.US_SUPPORT, "FLAGGED", "meta-listing"),
         (support.US_MAIN, "CONNECTED", "meta-listing"),
     ]
-    audit = queries.audit_table(fleet, since=NOW)
+    audit = audit_table(fleet, since=NOW)
     assert sorted(zip(audit["action"], audit["object_type"], audit["object_key"], strict=True)) == [
         ("add", "phone_number", "+16315555555"),
         ("bind", "subscription_group", "+16315555555"),
@@ -325,7 +329,7 @@ def test_a_number_whose_group_is_archived_is_reattached_to_a_new_group(fleet: En
     plan = imports.run_import(fleet, ADMIN, us_request(data), now=NOW).plan
 
     assert plan.summary() == {"numbers to re-attach": 1, "numbers to update": 1, "history rows": 1, "warnings": 2}
-    groups = queries.groups_table(fleet)
+    groups = groups_table(fleet)
     fr = groups[groups["phone_e164"] == support.FR_MAIN]
     assert sorted(zip(fr["subscription_group"], fr["state"], fr["waba_id"], strict=True)) == [
         ("+33612345678", "active", support.WABA_US),

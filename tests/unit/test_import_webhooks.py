@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from core import imports, queries
+from core import imports
 from core.db import Portfolio
 from core.imports import ImportRejected, ImportRequest
+from core.reads.accounts import portfolios_table, wabas_table
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.templates import templates_table
 from tests.builders import ADMIN
 from tests.fixtures.meta import support
 
@@ -34,13 +38,13 @@ def deliver_payload(engine: Engine, payload: object) -> imports.ImportResult:
 
 
 def health(engine: Engine, e164: str) -> tuple[str, str, str]:
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
     row = table[table["phone_e164"] == e164].iloc[0]
     return row["status"], row["messaging_limit_tier"], row["quality_rating"]
 
 
 def names(engine: Engine, e164: str) -> tuple[str, str]:
-    table = queries.numbers_table(engine)
+    table = numbers_table(engine)
     row = table[table["phone_e164"] == e164].iloc[0]
     return row["display_name"], row["name_status"]
 
@@ -69,7 +73,7 @@ def test_a_flagged_number_is_flagged_with_a_history_row_at_the_event_time(fleet:
     (result,) = deliver(fleet, "webhooks/quality_flagged.json")
 
     assert health(fleet, support.US_MAIN) == ("FLAGGED", "TIER_10K", "GREEN")
-    history = queries.number_history(fleet, [support.US_MAIN])
+    history = number_history(fleet, [support.US_MAIN])
     assert history.iloc[-1][["recorded_at", "status", "source"]].tolist() == [at(1743451903), "FLAGGED", "webhook"]
     assert [(c.field, c.before, c.after) for u in result.plan.updates for c in u.changes] == [
         ("status", "CONNECTED", "FLAGGED")
@@ -98,7 +102,7 @@ def test_limit_events_set_the_numbers_tier_from_current_limit(fleet: Engine, nam
 def test_the_portfolio_limit_of_a_quality_update_sets_the_portfolios_shared_limit(fleet: Engine) -> None:
     (result,) = deliver(fleet, "webhooks/quality_portfolio_limit.json")
 
-    portfolios = queries.portfolios_table(fleet)
+    portfolios = portfolios_table(fleet)
     assert portfolios.set_index("portfolio_id").loc[support.PORTFOLIO, "messaging_limit"] == "TIER_2K"
     assert health(fleet, support.US_MAIN) == ("CONNECTED", "TIER_10K", "GREEN")
     assert result.plan.snapshots == []
@@ -121,9 +125,9 @@ def test_a_rejected_name_is_declined_and_the_display_name_kept(fleet: Engine) ->
 
 def test_a_ban_disables_the_waba_and_a_reinstatement_reactivates_it(fleet: Engine) -> None:
     deliver(fleet, "webhooks/account_disabled.json")
-    disabled = queries.wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"]
+    disabled = wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"]
     deliver(fleet, "webhooks/account_reinstated.json")
-    reinstated = queries.wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"]
+    reinstated = wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"]
 
     assert (disabled, reinstated) == ("DISABLED", "ACTIVE")
 
@@ -135,7 +139,7 @@ def test_a_ban_state_sent_in_a_one_item_list_is_read_like_the_plain_value(fleet:
 
     deliver_payload(fleet, payload)
 
-    assert queries.wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "DISABLED"
+    assert wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "DISABLED"
 
 
 def test_an_account_violation_is_reported_and_changes_nothing(fleet: Engine) -> None:
@@ -153,7 +157,7 @@ def test_an_account_violation_is_reported_and_changes_nothing(fleet: Engine) -> 
 def test_a_template_status_update_creates_the_template_and_its_quality_update_scores_it(fleet: Engine) -> None:
     deliver(fleet, "webhooks/template_approved.json", "webhooks/template_quality.json")
 
-    templates = queries.templates_table(fleet, [support.WABA_US]).set_index("template")
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
     assert templates.loc["order_confirmation", ["language", "category", "status", "quality_score"]].tolist() == [
         "en-US",
         "UTILITY",
@@ -165,14 +169,14 @@ def test_a_template_status_update_creates_the_template_and_its_quality_update_sc
 def test_a_template_first_heard_of_by_its_quality_has_an_unknown_status(fleet: Engine) -> None:
     deliver(fleet, "webhooks/template_quality.json")
 
-    templates = queries.templates_table(fleet, [support.WABA_US]).set_index("template")
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
     assert templates.loc["order_confirmation", ["status", "quality_score"]].tolist() == ["UNKNOWN", "YELLOW"]
 
 
 def test_a_rejected_template_is_stored_rejected(fleet: Engine) -> None:
     deliver(fleet, "webhooks/template_rejected.json")
 
-    templates = queries.templates_table(fleet, [support.WABA_US]).set_index("template")
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
     assert templates.loc["abandoned_cart", ["language", "category", "status"]].tolist() == [
         "en",
         "MARKETING",
@@ -183,7 +187,7 @@ def test_a_rejected_template_is_stored_rejected(fleet: Engine) -> None:
 def test_metas_reference_quality_example_scores_the_known_template_by_name(fleet: Engine) -> None:
     (result,) = deliver(fleet, "webhooks/template_quality_as_in_meta_reference.json")
 
-    templates = queries.templates_table(fleet, [support.WABA_US]).set_index("template")
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
     assert templates.loc["welcome_template", "quality_score"] == "YELLOW"
     assert result.plan.templates == []
 
@@ -232,9 +236,9 @@ def test_a_day_of_deliveries_ends_in_the_latest_state(fleet: Engine) -> None:
 
     assert health(fleet, support.US_MAIN) == ("CONNECTED", "TIER_10K", "GREEN")
     assert health(fleet, support.US_SUPPORT) == ("CONNECTED", "TIER_1K", "GREEN")
-    assert queries.wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "ACTIVE"
+    assert wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "ACTIVE"
     assert "duplicate: this event is already imported." in [n.message for n in result.plan.skipped]
-    history = queries.number_history(fleet, [support.US_MAIN])
+    history = number_history(fleet, [support.US_MAIN])
     webhook_rows = history[history["source"] == "webhook"]
     assert webhook_rows[["recorded_at", "status"]].values.tolist() == [
         [at(1743451903), "FLAGGED"],
@@ -252,7 +256,7 @@ def test_an_older_event_does_not_overwrite_a_newer_one_but_is_kept_in_history(fl
         "entry[0].changes[0]: older than the stored state (status, messaging_limit_tier set by a newer event): "
         "not applied (kept in history)."
     ]
-    history = queries.number_history(fleet, [support.US_MAIN])
+    history = number_history(fleet, [support.US_MAIN])
     assert history[["recorded_at", "status", "source"]].values.tolist()[-2:] == [
         [at(1743451903), "FLAGGED", "webhook-late"],
         [at(1743538303), "CONNECTED", "webhook"],

@@ -8,9 +8,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 
-from core import queries, services
+from core import services
 from core.errors import InvalidInput
 from core.model import Actor
+from core.reads.accounts import is_empty, workspaces_summary
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.templates import templates_table
 from tests import builders
 from tests.builders import ADMIN
 from tests.unit.db_state import row_counts
@@ -75,7 +79,7 @@ def test_every_kind_of_hostile_name_is_refused(sqlite_engine: Engine, value: str
     with pytest.raises(InvalidInput, match="'workspace name'"):
         services.add_workspace(sqlite_engine, ADMIN, value)
 
-    assert queries.is_empty(sqlite_engine)
+    assert is_empty(sqlite_engine)
 
 
 @pytest.mark.parametrize("field", ["workspace name", "WABA name", "subscription group name", "template name"])
@@ -93,7 +97,7 @@ def test_a_required_name_cannot_be_blank(sqlite_engine: Engine, field: str) -> N
 def test_odd_but_legitimate_names_are_kept_exactly(sqlite_engine: Engine, name: str) -> None:
     services.add_workspace(sqlite_engine, ADMIN, f"  {name}  ")
 
-    assert list(queries.workspaces_summary(sqlite_engine)["workspace"]) == [name]
+    assert list(workspaces_summary(sqlite_engine)["workspace"]) == [name]
 
 
 @pytest.mark.parametrize("meta_id", ["12a", "", "1 2", "-5", "9" * 40])
@@ -115,11 +119,11 @@ def test_an_unknown_enum_value_is_stored_as_reported_and_flagged(sqlite_engine: 
         changes={"quality_rating": "PURPLE", "status": "ON_VACATION", "messaging_limit_tier": "TIER_5K"},
     )
 
-    row = queries.numbers_table(sqlite_engine).iloc[0]
+    row = numbers_table(sqlite_engine).iloc[0]
     assert (row["quality_rating"], row["status"], row["messaging_limit_tier"]) == ("PURPLE", "ON_VACATION", "TIER_5K")
     flags = set(row["unknown_values"].split())
     assert flags == {"quality_rating=PURPLE", "status=ON_VACATION", "messaging_limit_tier=TIER_5K"}
-    assert list(queries.number_history(sqlite_engine, [e164])["quality_rating"]) == ["NA", "PURPLE"]
+    assert list(number_history(sqlite_engine, [e164])["quality_rating"]) == ["NA", "PURPLE"]
 
 
 def test_known_enum_values_are_not_flagged(sqlite_engine: Engine) -> None:
@@ -130,7 +134,7 @@ def test_known_enum_values_are_not_flagged(sqlite_engine: Engine) -> None:
         sqlite_engine, ADMIN, phone=e164, changes={"quality_rating": "GREEN", "status": "CONNECTED"}
     )
 
-    assert queries.numbers_table(sqlite_engine).loc[0, "unknown_values"] == ""
+    assert numbers_table(sqlite_engine).loc[0, "unknown_values"] == ""
 
 
 def test_an_unknown_template_category_is_kept(sqlite_engine: Engine) -> None:
@@ -138,7 +142,7 @@ def test_an_unknown_template_category_is_kept(sqlite_engine: Engine) -> None:
 
     services.add_template(sqlite_engine, ADMIN, meta_waba_id=waba_id, name="promo", language="fr", category="sticker")
 
-    assert list(queries.templates_table(sqlite_engine)["category"]) == ["STICKER"]
+    assert list(templates_table(sqlite_engine)["category"]) == ["STICKER"]
 
 
 def test_a_health_update_of_an_unknown_field_is_refused(sqlite_engine: Engine) -> None:
@@ -169,7 +173,7 @@ def test_a_health_value_is_read_like_meta_reports_it(sqlite_engine: Engine) -> N
         sqlite_engine, ADMIN, phone=e164, changes={"quality_rating": " green ", "status": "flagged"}
     )
 
-    row = queries.numbers_table(sqlite_engine).iloc[0]
+    row = numbers_table(sqlite_engine).iloc[0]
     assert (row["quality_rating"], row["status"], row["unknown_values"]) == ("GREEN", "FLAGGED", "")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from core import queries, services
+from core import services
 from core.db import PhoneNumber, SubscriptionGroup
 from core.errors import (
     DuplicateName,
@@ -19,6 +19,10 @@ from core.errors import (
     NumberAlreadyInActiveGroup,
     NumberLimitReached,
 )
+from core.reads.accounts import wabas_table
+from core.reads.history import number_history
+from core.reads.numbers import numbers_table
+from core.reads.subscriptions import groups_table
 from tests import builders
 from tests.builders import ADMIN
 from tests.unit.db_state import audit_entries, row_counts
@@ -35,7 +39,7 @@ def test_a_waba_takes_twenty_numbers(sqlite_engine: Engine) -> None:
 
     builders.fill_waba(sqlite_engine, waba_id, 20)
 
-    assert queries.wabas_table(sqlite_engine).loc[0, "active_numbers"] == 20
+    assert wabas_table(sqlite_engine).loc[0, "active_numbers"] == 20
 
 
 def test_rejects_twenty_first_number_naming_the_waba_and_the_limit(sqlite_engine: Engine) -> None:
@@ -58,7 +62,7 @@ def test_archiving_a_group_frees_a_slot_in_its_waba(sqlite_engine: Engine) -> No
     services.archive_group(sqlite_engine, ADMIN, phone=numbers[0])
     add(sqlite_engine, waba_id, PARIS_MOBILE, "replacement")
 
-    groups = queries.groups_table(sqlite_engine)
+    groups = groups_table(sqlite_engine)
     assert (groups["state"] == "active").sum() == 20
     assert (groups["state"] == "archived").sum() == 1
 
@@ -81,7 +85,7 @@ def test_a_number_typed_in_national_format_is_stored_in_e164(sqlite_engine: Engi
     added = add(sqlite_engine, waba_id, "06 12 34 56 78", "Paris", region="FR")
 
     assert added.e164 == PARIS_MOBILE
-    assert list(queries.numbers_table(sqlite_engine)["phone_e164"]) == [PARIS_MOBILE]
+    assert list(numbers_table(sqlite_engine)["phone_e164"]) == [PARIS_MOBILE]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +176,7 @@ def test_reattach_binds_the_same_number_row_with_its_health_history(sqlite_engin
 
     assert result.reattached
     assert _number_id(sqlite_engine, PARIS_MOBILE) == number_id
-    history = queries.number_history(sqlite_engine, [PARIS_MOBILE])
+    history = number_history(sqlite_engine, [PARIS_MOBILE])
     assert list(history["quality_rating"]) == ["NA", "YELLOW"]
     with sqlite_engine.connect() as connection:
         groups = connection.execute(
@@ -189,7 +193,7 @@ def test_reattach_binds_the_same_number_row_with_its_health_history(sqlite_engin
         "workspace": "EU Brands",
         "archived_at": (added_at + timedelta(days=2)).isoformat(),
     }
-    row = queries.numbers_table(sqlite_engine).iloc[0]
+    row = numbers_table(sqlite_engine).iloc[0]
     assert (row["workspace"], row["subscription_group"], row["group_state"]) == (
         "Americas Retail",
         "Paris (moved)",
@@ -252,7 +256,7 @@ def test_an_archived_group_name_may_be_used_again(sqlite_engine: Engine) -> None
 
     add(sqlite_engine, waba_id, builders.french_mobile(1), "Paris")
 
-    assert sorted(queries.groups_table(sqlite_engine)["state"]) == ["active", "archived"]
+    assert sorted(groups_table(sqlite_engine)["state"]) == ["active", "archived"]
 
 
 def test_the_same_group_name_may_be_used_in_another_workspace(sqlite_engine: Engine) -> None:
@@ -262,7 +266,7 @@ def test_the_same_group_name_may_be_used_in_another_workspace(sqlite_engine: Eng
     add(sqlite_engine, eu, PARIS_MOBILE, "VIP")
     add(sqlite_engine, americas, builders.french_mobile(1), "VIP")
 
-    assert list(queries.groups_table(sqlite_engine)["subscription_group"]) == ["VIP", "VIP"]
+    assert list(groups_table(sqlite_engine)["subscription_group"]) == ["VIP", "VIP"]
 
 
 def _number_id(engine: Engine, e164: str) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from core import queries, services
+from core import services
 from core.errors import AlreadyArchived, DuplicateName, InvalidInput, NotFound, PortfolioNotConnected, WabaLimitReached
+from core.reads.accounts import connections_table, wabas_table, workspaces_summary
 from tests import builders
 from tests.builders import ADMIN
 from tests.unit.db_state import row_counts
@@ -31,7 +32,7 @@ def test_a_workspace_takes_ten_wabas(sqlite_engine: Engine) -> None:
 
     add_wabas(sqlite_engine, portfolio_id, 10)
 
-    summary = queries.workspaces_summary(sqlite_engine)
+    summary = workspaces_summary(sqlite_engine)
     assert summary.loc[0, "wabas"] == 10
 
 
@@ -55,7 +56,7 @@ def test_archived_wabas_do_not_count_toward_the_ten(sqlite_engine: Engine) -> No
     services.archive_waba(sqlite_engine, ADMIN, first)
     add_wabas(sqlite_engine, portfolio_id, 1)
 
-    wabas = queries.wabas_table(sqlite_engine)
+    wabas = wabas_table(sqlite_engine)
     assert (wabas["state"] == "active").sum() == 10
     assert (wabas["state"] == "archived").sum() == 1
 
@@ -68,7 +69,7 @@ def test_the_cap_is_per_workspace(sqlite_engine: Engine) -> None:
 
     add_wabas(sqlite_engine, portfolio_id, 1, workspace="Americas Retail")
 
-    assert len(queries.wabas_table(sqlite_engine)) == 11
+    assert len(wabas_table(sqlite_engine)) == 11
 
 
 def test_waba_needs_its_portfolio_connected_to_the_workspace(sqlite_engine: Engine) -> None:
@@ -102,11 +103,11 @@ def test_connect_if_needed_connects_the_portfolio_then_adds_the_waba(sqlite_engi
         connect_if_needed=True,
     )
 
-    connections = queries.connections_table(sqlite_engine)
+    connections = connections_table(sqlite_engine)
     assert list(zip(connections["workspace"], connections["portfolio_id"], strict=True)) == [
         ("EU Brands", portfolio_id)
     ]
-    assert list(queries.wabas_table(sqlite_engine)["waba_id"]) == ["123456"]
+    assert list(wabas_table(sqlite_engine)["waba_id"]) == ["123456"]
 
 
 def test_connect_if_needed_does_not_connect_when_the_waba_is_refused(sqlite_engine: Engine) -> None:
