@@ -97,10 +97,18 @@ def _iso_texts(column: pd.Series) -> list[str | None]:
 
 def to_json_bytes(frame: pd.DataFrame, columns: list[str] | None = None) -> bytes:
     """A JSON array of objects, one per row, ISO times; JSON is not opened by spreadsheets, so values stay exact.
+    `<`, `>` and `&` are written as \\u escapes (the same values once parsed), so no text in the file is markup if
+    it lands in a web page.
 
     The file ends with a newline, like the CSV, so it is a complete text file for `cat`, diffs and POSIX tools."""
     records = _prepared(frame, columns).to_dict(orient="records")
-    return (json.dumps(records, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    text = json.dumps(records, ensure_ascii=False, indent=1)
+    if "<" in text or ">" in text or "&" in text:
+        text = text.translate(_MARKUP_ESCAPES)
+    return (text + "\n").encode("utf-8")
+
+
+_MARKUP_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 def export_bytes(frame: pd.DataFrame, fmt: str, columns: list[str] | None = None) -> bytes:

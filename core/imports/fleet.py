@@ -226,7 +226,9 @@ def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False)
         rows = _rows(session, query.with_for_update(of=Waba) if lock else query).all()
         counts = active_number_counts(session, [row[0] for row in rows])
         for row in rows:
-            waba_id, meta_id, name, state, status, ban_state, workspace_id, workspace, portfolio_id, portfolio = row[:10]
+            waba_id, meta_id, name, state, status, ban_state, workspace_id, workspace, portfolio_id, portfolio = row[
+                :10
+            ]
             found[meta_id] = WabaRow(
                 waba_id,
                 meta_id,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core import model
 from core.errors import InvalidInput
 from core.imports import fleet
+from core.imports.meta_templates import ListedTemplate, plan_templates, read_templates
 from core.imports.reading import (
     Document,
     clean_imported_name,
@@ -122,6 +123,7 @@ class Listing:
     numbers: list[ListedNumber] = field(default_factory=list)
     complete_wabas: set[str] = field(default_factory=set)
     incomplete_wabas: set[str] = field(default_factory=set)
+    templates: list[ListedTemplate] = field(default_factory=list)  # WABAs read with their message_templates
     limits: dict[str, Counter[str]] = field(default_factory=dict)  # shared limits reported, per WABA
     last_limit: dict[str, tuple[str, str]] = field(default_factory=dict)  # per WABA: (where, value) read last
     warnings: list[Notice] = field(default_factory=list)
@@ -163,7 +165,13 @@ def _pages_by_waba(
         listing.errors.append(Problem("file", str(error)))
         return []
     if nested is not None:
-        return _with_waba_option(nested, waba_id, listing)
+        shaped = _with_waba_option(nested, waba_id, listing)
+        if shaped:
+            for meta_id, page in _nested_templates(single):
+                templates, problems = read_templates(meta_id, page, f"WABA {meta_id}", listing.warnings)
+                listing.templates += templates
+                listing.errors += problems
+        return shaped
     if isinstance(single, dict) and "data" not in single:
         if waba_id is not None:
             listing.errors.append(Problem("--waba", "the file maps WABA ids to listings; leave out --waba."))
@@ -232,7 +240,11 @@ def _is_waba_node(item: object) -> bool:
     return (
         isinstance(item, dict)
         and "display_phone_number" not in item
-        and (isinstance(item.get("phone_numbers"), dict) or isinstance(item.get("message_templates"), dict) or "name" in item)
+        and (
+            isinstance(item.get("phone_numbers"), dict)
+            or isinstance(item.get("message_templates"), dict)
+            or "name" in item
+        )
     )
 
 
@@ -412,7 +424,7 @@ def plan_listing(
     lock: bool,
 ) -> None:
     """Compare the listing with the fleet and fill the plan (errors included); nothing is written."""
-    plan.rows_read = len(listing.numbers)
+    plan.rows_read = len(listing.numbers) + len(listing.templates)
     plan.warnings += listing.warnings
     plan.errors += listing.errors
     if not listing.numbers and not listing.complete_wabas:
@@ -469,6 +481,8 @@ def plan_listing(
     _check_caps_and_names(session, wabas, new_groups, plan)
     _plan_portfolio_limits(session, wabas, listing, now, plan)
     _report_missing(wabas, listing, stored, {n.e164 for n in numbers}, plan)
+    if listing.templates:
+        plan_templates(session, plan, listing.templates, wabas, now)
     if plan.errors:
         return
     _plan_new_groups(wabas, new_groups, tracked, now, plan)
@@ -528,7 +542,7 @@ def _differs(listed: ListedNumber, row: fleet.NumberRow) -> bool:
     values = listed.values
     if len(values) == len(fleet.LISTED_FIELDS):  # Meta gave every field: one tuple comparison
         return fleet.listed_values(values) != fleet.stored_listed_values(row)
-    if len(values) == len(fleet.USUAL_LISTED_FIELDS) and fleet.USUAL_KEYS == values.keys():
+    if len(values) == len(fleet.USUAL_LISTED_FIELDS) and values.keys() == fleet.USUAL_KEYS:
         return fleet.usual_values(values) != fleet.stored_usual_values(row)  # the usual listing, likewise
     return not values.items() <= row.values.items()
 

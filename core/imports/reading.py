@@ -201,7 +201,8 @@ def read_meta_name(field: str, value: object, where: str, warnings: list[Notice]
 @functools.lru_cache(maxsize=65_536)
 def _meta_name(value: str) -> tuple[str, str | None]:
     # Cached: a listing repeats the same few display names thousands of times.
-    text = unicodedata.normalize("NFC", value).strip()
+    # NUL is the one character no database text column holds (PostgreSQL refuses it): shown as U+FFFD.
+    text = unicodedata.normalize("NFC", value).strip().replace("\x00", "\ufffd")
     preview = text if len(text) <= 40 else text[:40] + "…"
     if len(text) > model.MAX_NAME_LENGTH:
         return text[: model.MAX_NAME_LENGTH], f"is {len(text)} characters long, cut to {model.MAX_NAME_LENGTH}"

@@ -149,8 +149,16 @@ def test_each_changed_health_value_gets_a_snapshot_and_each_change_an_audit_entr
         ("update", "portfolio", support.PORTFOLIO),
     ]
     update = audit[audit["object_key"] == support.US_MAIN].iloc[0]
-    assert json.loads(update["before"]) == {"quality_rating": "GREEN"}
-    assert json.loads(update["after"]) == {"quality_rating": "YELLOW"}
+    assert json.loads(update["before"]) == {
+        "quality_rating": "GREEN",
+        "is_official_business_account": None,
+        "last_onboarded_time": None,
+    }
+    assert json.loads(update["after"]) == {
+        "quality_rating": "YELLOW",
+        "is_official_business_account": False,
+        "last_onboarded_time": "2025-02-11T08:34:15+0000",
+    }
 
 
 def test_importing_the_same_listing_again_changes_nothing(fleet: Engine) -> None:
@@ -377,18 +385,31 @@ def test_a_listing_for_a_waba_outside_the_fleet_is_refused(fleet: Engine) -> Non
     ]
 
 
-def test_hostile_names_in_a_listing_are_refused_and_nothing_is_written(fleet: Engine) -> None:
-    before = support.dump(fleet)
+def test_names_meta_sends_with_markup_or_control_characters_are_stored_reported_and_neutralised(fleet: Engine) -> None:
+    request = support.request("meta-numbers", "broken/hostile_listing.json", waba=support.WABA_US)
 
-    with pytest.raises(ImportRejected) as refused:
-        imports.run_import(
-            fleet, ADMIN, support.request("meta-numbers", "broken/hostile_listing.json", waba=support.WABA_US)
-        )
+    result = imports.run_import(fleet, ADMIN, request, now=NOW)
 
-    assert [p.where for p in refused.value.problems] == ["page 1, data[0]", "page 1, data[1]"]
-    assert "markup characters" in refused.value.problems[0].message
-    assert "control characters" in refused.value.problems[1].message
-    assert support.dump(fleet) == before
+    warnings = [str(w) for w in result.plan.warnings]
+    assert any("page 1, data[0]: verified_name contains markup characters" in w for w in warnings)
+    assert any("page 1, data[1]: verified_name contains invisible control characters" in w for w in warnings)
+    numbers = numbers_table(fleet).set_index("phone_e164")
+    assert numbers.loc[support.US_MAIN, "display_name"] == "<script>alert('pwned')</script>"
+    assert numbers.loc[support.US_SUPPORT, "display_name"] == "Lucky\ufffdShrub\x1b[31m"
+    as_json = exports.to_json_bytes(numbers.reset_index()[["phone_e164", "display_name"]]).decode()
+    assert "<script>" not in as_json
+    assert json.loads(as_json)[0]["display_name"] in ("<script>alert('pwned')</script>", "Lucky\ufffdShrub\x1b[31m")
+
+
+def test_a_name_meta_sends_as_a_formula_is_stored_and_neutralised_in_csv(fleet: Engine) -> None:
+    listing = {"data": [{"display_phone_number": "+1 555-078-3881", "verified_name": "=HYPERLINK(\"x\")"}]}
+
+    result = imports.run_import(fleet, ADMIN, us_request(json.dumps(listing).encode()), now=NOW)
+
+    assert "verified_name starts with '='" in str(result.plan.warnings[0])
+    numbers = numbers_table(fleet)
+    assert "=HYPERLINK" in numbers["display_name"].tolist()
+    assert "'=HYPERLINK" in exports.to_csv_bytes(numbers[["display_name"]]).decode()
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(fleet: Engine) -> None:
