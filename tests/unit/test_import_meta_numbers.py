@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from core import imports, services
+from core import exports, imports, services
 from core.db import AuditEntry, FieldEventTime, NumberHealthSnapshot, read_session
 from core.errors import InvalidInput, PermissionDenied
 from core.imports import ImportRejected, ImportRequest
