@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         one.set_defaults(handler=_export, what=what)
 
     commands.add_parser("check", help="re-verify every rule on the stored data").set_defaults(handler=_check)
-    from core import import_cli  # noqa: F401  (registers `import …`)
+    from core import import_cli, webhook_cli  # noqa: F401  (register `import …`, `serve-webhooks`, `worker`)
 
     for register in EXTRA_COMMANDS:
         register(commands)

@@ -18,6 +18,10 @@ SETTINGS_HELP = {
     "FLEET_USER": "Name of the acting user in local mode (CLI and app without sign-in); default: local-admin.",
     "FLEET_LOCAL_ROLE": "Role of that local user: viewer, analyst or admin; default: admin.",
     "FLEET_MAX_IMPORT_BYTES": "Largest file an import accepts, in bytes; default: 10 MiB.",
+    "FLEET_PROVIDER_VERIFIES_EMAIL": "1 when the identity provider never sends email_verified but only issues "
+    "verified addresses: its e-mail then names the user; default 0 (such a user is known by their subject).",
+    "FLEET_ALLOW_UNAUTHENTICATED_NETWORK": "1 lets the app serve a non-loopback address without sign-in, everyone "
+    "acting as the local user (unsafe: anyone who reaches the address can change the fleet); default 0.",
 }
 
 
@@ -27,6 +31,8 @@ class Settings:
     local_user: str
     local_role: str
     max_import_bytes: int
+    provider_verifies_email: bool = False
+    allow_unauthenticated_network: bool = False
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -36,6 +42,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         local_user=env.get("FLEET_USER") or "local-admin",
         local_role=env.get("FLEET_LOCAL_ROLE") or "admin",
         max_import_bytes=int(env.get("FLEET_MAX_IMPORT_BYTES") or 10 * 1024 * 1024),
+        provider_verifies_email=env.get("FLEET_PROVIDER_VERIFIES_EMAIL", "").strip() == "1",
+        allow_unauthenticated_network=env.get("FLEET_ALLOW_UNAUTHENTICATED_NETWORK", "").strip() == "1",
     )
 
 
@@ -96,3 +104,34 @@ def _positive_number(value: str, name: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise InvalidInput(f"{name} must be a whole number of at least 1, got {value!r}.")
     return int(value)
+
+
+ALERT_SETTINGS_HELP = {
+    "FLEET_SMTP_URL": "SMTP server for mailto: alert targets, smtp://[user:password@]host[:port] (STARTTLS when the "
+    "server offers it) or smtps:// for TLS from the start; default: smtp://localhost:25.",
+    "FLEET_SMTP_FROM": "Sender address of alert e-mails; default: waba-fleet@localhost.",
+    "FLEET_BASE_URL": "Address of the dashboard, for the links in alert messages; default: http://localhost:8501.",
+    "FLEET_ALERT_DIGEST_AT": "More alerts than this from one rule in one pass are sent as one digest; default: 5.",
+    "FLEET_ALERT_SWEEP_SECONDS": "The worker evaluates every rule at least this often; default: 30.",
+}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    smtp_url: str = field(default="smtp://localhost:25", repr=False)
+    smtp_from: str = "waba-fleet@localhost"
+    base_url: str = "http://localhost:8501"
+    digest_at: int = 5
+    sweep_seconds: int = 30
+
+
+def load_alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings:
+    env = os.environ if environ is None else environ
+    defaults = AlertSettings()
+    return AlertSettings(
+        smtp_url=env.get("FLEET_SMTP_URL") or defaults.smtp_url,
+        smtp_from=env.get("FLEET_SMTP_FROM") or defaults.smtp_from,
+        base_url=env.get("FLEET_BASE_URL") or defaults.base_url,
+        digest_at=_positive_number(env.get("FLEET_ALERT_DIGEST_AT") or "5", "FLEET_ALERT_DIGEST_AT"),
+        sweep_seconds=_positive_number(env.get("FLEET_ALERT_SWEEP_SECONDS") or "30", "FLEET_ALERT_SWEEP_SECONDS"),
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "Notice",
     "Problem",
     "Progress",
+    "import_within",
     "plan_import",
     "run_import",
 ]
@@ -132,6 +133,21 @@ def _run(
             leave_fleet_unchanged(session)
     _report(progress, "Done", 1.0)
     return ImportResult(plan=plan, written=plan.writes_anything)
+
+
+def import_within(session: Session, actor: Actor, request: ImportRequest, *, now: datetime) -> ImportPlan:
+    """Plan and write an import inside the caller's unit of work (the webhook worker's, which marks its deliveries
+    applied in the same transaction); raises ImportRejected when the plan has any error."""
+    model.require_role(actor, Role.ADMIN, "import data")
+    with _many_objects():
+        plan = _plan(session, request, _parse(request, len(request.data), None), now=now, lock=True)
+        if plan.errors:
+            raise ImportRejected(plan.errors, source=request.source)
+        if plan.writes_anything:
+            apply_plan(session, actor, plan, now=now)
+        else:
+            leave_fleet_unchanged(session)
+    return plan
 
 
 Parsed = meta_numbers.Listing | webhooks.Stream | csv_onboarding.Sheet

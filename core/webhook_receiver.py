@@ -1,0 +1,127 @@
+"""The endpoint Meta calls: `/webhooks/meta` (handshake and deliveries) and `/healthz`, an ASGI app for uvicorn.
+
+It verifies and stores, nothing more: a POST signed with the app secret is written to the inbox and answered 200 only
+after that commit; parsing and applying are the worker's. Meta redelivers what was not answered 200 for up to 7
+days, and the inbox keeps identical bytes once, so an error here costs a retry, never an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from core import inbox
+from core.config import WebhookSettings
+
+PATH = "/webhooks/meta"
+SIGNATURE_HEADER = "x-hub-signature-256"
+SIGNATURE_PREFIX = "sha256="
+
+log = logging.getLogger("fleet.webhooks")
+
+
+class BodyTooLarge(Exception):
+    """The delivery is over Meta's 3 MB maximum."""
+
+
+def is_signed_by(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is `sha256=` + the hex HMAC-SHA256 of the raw body with the app secret (constant time)."""
+    if not header or not secret or header[: len(SIGNATURE_PREFIX)].lower() != SIGNATURE_PREFIX:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len(SIGNATURE_PREFIX) :].strip().lower())
+
+
+def is_handshake(settings: WebhookSettings, mode: str | None, token: str | None) -> bool:
+    """Meta's subscription check: mode 'subscribe' and our verify token (compared in constant time)."""
+    if mode != "subscribe" or not token or not settings.verify_token:
+        return False
+    return hmac.compare_digest(token.encode(), settings.verify_token.encode())
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes `limit` bytes, whether or not Content-Length says so in advance."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def create_app(engine: Engine, settings: WebhookSettings, *, max_bytes: int = inbox.MAX_DELIVERY_BYTES) -> Starlette:
+    """The receiver for one database and one Meta app."""
+
+    async def handshake(request: Request) -> Response:
+        params = request.query_params
+        if is_handshake(settings, params.get("hub.mode"), params.get("hub.verify_token")):
+            log.info("GET %s 200 handshake", PATH)
+            return PlainTextResponse(params.get("hub.challenge", ""))
+        log.info("GET %s 403 handshake refused", PATH)
+        return PlainTextResponse("Verification refused.", status_code=403)
+
+    async def deliver(request: Request) -> Response:
+        started = time.perf_counter()
+        status, size = await _deliver(request)
+        log.info("POST %s %d %d B %.1f ms", PATH, status, size, (time.perf_counter() - started) * 1000)
+        return PlainTextResponse(_REASONS[status], status_code=status)
+
+    async def _deliver(request: Request) -> tuple[int, int]:
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return 401, 0
+        try:
+            body = await read_bounded(request, max_bytes)
+        except BodyTooLarge:
+            return 413, 0
+        if not is_signed_by(settings.app_secret, body, signature):
+            return 401, len(body)
+        try:
+            await run_in_threadpool(inbox.store_delivery, engine, body, now=datetime.now(UTC))
+        except Exception:  # Meta redelivers what is not answered 200: say so and keep serving
+            log.exception("POST %s 503: the delivery could not be stored", PATH)
+            return 503, len(body)
+        return 200, len(body)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route(PATH, handshake, methods=["GET"]),
+            Route(PATH, deliver, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+_REASONS = {
+    200: "ok",
+    401: "Missing or wrong X-Hub-Signature-256.",
+    413: "Payload over 3 MB.",
+    503: "Not stored; send it again.",
+}
+
+
+def serve(engine: Engine, settings: WebhookSettings, *, host: str, port: int) -> None:
+    """Run the receiver until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # uvicorn's access log would print the handshake's query string, verify token included.
+    uvicorn.run(create_app(engine, settings), host=host, port=port, access_log=False, log_level="info")
