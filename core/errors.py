@@ -53,3 +53,7 @@ class InvalidInput(FleetError):
 
 class InvalidPhoneNumber(InvalidInput):
     """A phone number cannot be parsed, is impossible, or is not valid for its region."""
+
+
+class WriteConflict(FleetError):
+    """Concurrent writes to the same rows kept aborting this one (deadlock or serialization failure)."""

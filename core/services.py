@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import health_history, model
 from core.config import Settings
+from core.contention import lock_workspaces_then_wabas, retried_on_conflict
 from core.db import (
     AuditEntry,
     MessageTemplate,
@@ -135,6 +136,9 @@ def get_portfolio(session: Session, meta_business_id: str) -> Portfolio:
 
 
 def get_waba(session: Session, meta_waba_id: str, *, lock: bool = False) -> Waba:
+    """A WABA by Meta id; `lock` locks its workspace first, then the WABA (the order of `core.contention`)."""
+    if lock:
+        lock_workspaces_then_wabas(session, meta_waba_ids=[str(meta_waba_id).strip()])
     query = select(Waba).where(Waba.meta_waba_id == str(meta_waba_id).strip())
     waba = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if waba is None:
@@ -211,6 +215,7 @@ def ensure_group_name_free(session: Session, workspace: Workspace, group_name: s
 # --- workspaces, portfolios, WABAs --------------------------------------------------------------------
 
 
+@retried_on_conflict
 def add_workspace(engine: Engine, actor: Actor, name: str, *, now: datetime | None = None) -> str:
     """Create a workspace; returns its name."""
     model.require_role(actor, Role.ADMIN, "add a workspace")
@@ -224,6 +229,7 @@ def add_workspace(engine: Engine, actor: Actor, name: str, *, now: datetime | No
     return name
 
 
+@retried_on_conflict
 def add_portfolio(
     engine: Engine,
     actor: Actor,
@@ -261,6 +267,7 @@ def add_portfolio(
     return meta_business_id
 
 
+@retried_on_conflict
 def connect_portfolio(
     engine: Engine,
     actor: Actor,
@@ -305,6 +312,7 @@ def _connect(
     return True
 
 
+@retried_on_conflict
 def add_waba(
     engine: Engine,
     actor: Actor,
@@ -349,6 +357,7 @@ def add_waba(
     return meta_waba_id
 
 
+@retried_on_conflict
 def archive_waba(engine: Engine, actor: Actor, meta_waba_id: str, *, now: datetime | None = None) -> str:
     """Archive a WABA that has no active subscription group left; it no longer counts toward the 10."""
     model.require_role(actor, Role.ADMIN, "archive a WhatsApp Business Account")
@@ -383,6 +392,7 @@ def archive_waba(engine: Engine, actor: Actor, meta_waba_id: str, *, now: dateti
 # --- numbers and subscription groups ---------------------------------------------------------------------
 
 
+@retried_on_conflict
 def add_number(
     engine: Engine,
     actor: Actor,
@@ -436,6 +446,7 @@ def add_number(
         return NumberAdded(e164=e164, group_name=group_name, waba_name=waba.name, reattached=False)
 
 
+@retried_on_conflict
 def reattach_number(
     engine: Engine,
     actor: Actor,
@@ -514,6 +525,7 @@ def _open_group(
     record_audit(session, actor, "bind", "subscription_group", group_name, before=before, after=after, now=now)
 
 
+@retried_on_conflict
 def archive_group(
     engine: Engine,
     actor: Actor,
@@ -550,6 +562,7 @@ def archive_group(
         return GroupArchived(e164=e164, group_name=group.name, waba_name=waba.name)
 
 
+@retried_on_conflict
 def update_number_health(
     engine: Engine,
     actor: Actor,
@@ -627,6 +640,7 @@ def apply_number_changes(
 # --- templates and users ---------------------------------------------------------------------------------
 
 
+@retried_on_conflict
 def add_template(
     engine: Engine,
     actor: Actor,
@@ -688,6 +702,7 @@ def add_template(
     return name
 
 
+@retried_on_conflict
 def set_user_role(engine: Engine, actor: Actor, *, name: str, role: str, now: datetime | None = None) -> None:
     """Give a signed-in user (by e-mail or name) a role."""
     model.require_role(actor, Role.ADMIN, "manage users")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import model
 from core.config import load_settings
+from core.contention import retried_on_conflict
 from core.db import leave_fleet_unchanged, read_session, write_session
 from core.errors import InvalidInput
 from core.imports import csv_onboarding, meta_numbers, webhooks
@@ -106,6 +107,7 @@ def run_import(
         return _run(engine, actor, request, expected=expected, max_bytes=max_bytes, now=now, progress=progress)
 
 
+@retried_on_conflict
 def _run(
     engine: Engine,
     actor: Actor,

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import model
+from core.contention import lock_workspaces_then_wabas
 from core.db import Portfolio, Waba, Workspace, WorkspacePortfolio
 from core.errors import InvalidInput
 from core.imports import fleet
@@ -189,6 +190,10 @@ def plan_sheet(session: Session, plan: ImportPlan, sheet: Sheet, *, now: datetim
     rows = sheet.rows
     if not rows:
         return
+    if lock:
+        lock_workspaces_then_wabas(
+            session, workspace_names={row.workspace for row in rows}, meta_waba_ids={row.waba_id for row in rows}
+        )
     workspaces = _load_workspaces(session, {row.workspace for row in rows}, lock=lock)
     portfolios = _load_portfolios(session, {row.portfolio_id for row in rows})
     wabas = fleet.load_wabas(session, {row.waba_id for row in rows}, lock=lock)

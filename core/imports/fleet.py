@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from core.contention import lock_workspaces_then_wabas
 from core.db import (
     FieldEventTime,
     MessageTemplate,
@@ -198,8 +199,11 @@ class WabaRow:
 
 
 def load_wabas(session: Session, meta_ids: Iterable[str], *, lock: bool = False) -> dict[str, WabaRow]:
-    """WABAs by Meta id, with their workspace, portfolio and active number count; locked for a write (PostgreSQL)."""
+    """WABAs by Meta id, with their workspace, portfolio and active number count; locked for a write (PostgreSQL),
+    their workspaces first."""
     wanted = sorted(set(meta_ids))
+    if lock:
+        lock_workspaces_then_wabas(session, meta_waba_ids=wanted)
     found: dict[str, WabaRow] = {}
     for part in chunks(wanted):
         query = (

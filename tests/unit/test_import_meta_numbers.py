@@ -398,7 +398,7 @@ def test_names_meta_sends_with_markup_or_control_characters_are_stored_reported_
     assert numbers.loc[support.US_SUPPORT, "display_name"] == "Lucky\ufffdShrub\x1b[31m"
     as_json = exports.to_json_bytes(numbers.reset_index()[["phone_e164", "display_name"]]).decode()
     assert "<script>" not in as_json
-    assert json.loads(as_json)[0]["display_name"] in ("<script>alert('pwned')</script>", "Lucky\ufffdShrub\x1b[31m")
+    assert "<script>alert('pwned')</script>" in [row["display_name"] for row in json.loads(as_json)]
 
 
 def test_a_name_meta_sends_as_a_formula_is_stored_and_neutralised_in_csv(fleet: Engine) -> None:
@@ -408,7 +408,7 @@ def test_a_name_meta_sends_as_a_formula_is_stored_and_neutralised_in_csv(fleet: 
 
     assert "verified_name starts with '='" in str(result.plan.warnings[0])
     numbers = numbers_table(fleet)
-    assert "=HYPERLINK" in numbers["display_name"].tolist()
+    assert '=HYPERLINK("x")' in numbers["display_name"].tolist()
     assert "'=HYPERLINK" in exports.to_csv_bytes(numbers[["display_name"]]).decode()
 
 
