@@ -48,6 +48,7 @@ from core.errors import (
     NumberAlreadyInActiveGroup,
     RuleViolation,
 )
+from core.model import Actor, Role, ensure_role_still_held
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -550,12 +551,15 @@ def is_postgresql(engine: Engine) -> bool:
 
 
 @contextmanager
-def write_session(engine: Engine, *, changes_fleet: bool = True) -> Iterator[Session]:
-    """One unit of work: commits when the block ends, writes nothing if it raises. A unit that changes the fleet
+def write_session(engine: Engine, actor: Actor | None = None, *, changes_fleet: bool = True) -> Iterator[Session]:
+    """One unit of work on behalf of `actor`: commits when the block ends, writes nothing if it raises. A signed-in
+    actor's role is read again first, so a role taken away refuses the write at once. A unit that changes the fleet
     raises the data version as its last statement (see `leave_fleet_unchanged`)."""
     with Session(engine.execution_options(fleet_write=True), expire_on_commit=False) as session:
         try:
             with session.begin():
+                if actor is not None and actor.signed_in:
+                    ensure_role_still_held(actor, stored_role(session, actor))
                 yield session
                 if changes_fleet and not session.info.get(_UNCHANGED):
                     bump_data_version(session)
@@ -581,6 +585,12 @@ def data_version(engine: Engine) -> int:
     """The current data version: it moves whenever a committed write changed the fleet."""
     with engine.connect() as connection:
         return int(connection.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0)
+
+
+def stored_role(session: Session, actor: Actor) -> Role:
+    """The signed-in user's role as the users table says now, else the role they hold when it does not name them."""
+    stored = session.scalar(select(User.role).where(User.name == actor.name))
+    return Role.parse(stored) if stored else actor.role_if_unlisted or Role.VIEWER
 
 
 @contextmanager

@@ -47,6 +47,10 @@ class PermissionDenied(FleetError):
     """The acting user's role does not allow this action."""
 
 
+class EmailNotVerified(PermissionDenied):
+    """The identity provider says the signed-in user's e-mail address is not verified."""
+
+
 class InvalidInput(FleetError):
     """A value typed or imported is malformed; the message names the field."""
 

@@ -8,13 +8,13 @@ anyone else who signs in is a viewer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
 from core import services
-from core.errors import InvalidInput
+from core.errors import EmailNotVerified, InvalidInput
 from core.model import Actor, Role
 
 # Keys of the `[roles]` section, from the strongest role down: a user listed twice gets the stronger role.
@@ -79,15 +79,42 @@ def _matches(pattern: str, identity: str) -> bool:
     return identity == pattern
 
 
-def signed_in_identity(user_info: Mapping[str, Any]) -> str:
-    """The name a signed-in user is known by: their e-mail, else the provider's subject or name."""
-    for claim in ("email", "sub", "name"):
-        value = user_info.get(claim)
-        if isinstance(value, str) and value.strip():
-            return normalize_identity(value)
-    raise InvalidInput("The identity provider returned no e-mail, subject or name for the signed-in user.")
+def signed_in_identity(user_info: Mapping[str, Any], *, provider_verifies_email: bool = False) -> str:
+    """The name a signed-in user is known by: their e-mail when the provider vouches for it, else its subject.
+
+    Roles are keyed by e-mail, so an address the provider says is unverified refuses the sign-in, and one sent
+    without `email_verified` counts only when the deployment says its provider verifies every address."""
+    email = _claim(user_info, "email")
+    verified = email_verified(user_info)
+    if email and verified is False:
+        raise EmailNotVerified(
+            f"Your identity provider says the e-mail address {email} is not verified. "
+            "Verify it with the provider, then sign in again."
+        )
+    if email and (verified or provider_verifies_email):
+        return normalize_identity(email)
+    subject = _claim(user_info, "sub")
+    if subject:
+        return subject
+    raise InvalidInput("The identity provider returned neither a verified e-mail nor a subject for the user.")
+
+
+def email_verified(user_info: Mapping[str, Any]) -> bool | None:
+    """The provider's `email_verified` claim (some send it as text); None when it is missing."""
+    value = user_info.get("email_verified")
+    if isinstance(value, str):
+        value = {"true": True, "false": False}.get(value.strip().lower(), False)
+    return None if value is None else value is True
+
+
+def _claim(user_info: Mapping[str, Any], name: str) -> str:
+    value = user_info.get(name)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def resolve_signed_in_actor(engine: Engine, identity: str, mapping: RoleMapping) -> Actor:
-    """The users table decides; else the configured mapping; else the user is a viewer."""
-    return services.resolve_actor(engine, identity, default_role=mapping.role_for(identity) or Role.VIEWER)
+    """The users table decides; else the configured mapping; else the user is a viewer. Every write reads the
+    role again from the users table (`Actor.role_if_unlisted`)."""
+    unlisted = mapping.role_for(identity) or Role.VIEWER
+    actor = services.resolve_actor(engine, identity, default_role=unlisted)
+    return replace(actor, role_if_unlisted=unlisted)

@@ -221,7 +221,7 @@ def add_workspace(engine: Engine, actor: Actor, name: str, *, now: datetime | No
     model.require_role(actor, Role.ADMIN, "add a workspace")
     name = model.clean_name("workspace name", name)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         if session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None:
             raise DuplicateName(f"Workspace '{name}' already exists.")
         session.add(Workspace(name=name, created_at=now))
@@ -247,7 +247,7 @@ def add_portfolio(
         model.read_enum("messaging limit", messaging_limit, model.MessagingLimitTier).value if messaging_limit else None
     )
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         if session.scalar(select(Portfolio.id).where(Portfolio.meta_business_id == meta_business_id)) is not None:
             raise DuplicateName(f"Business portfolio with Meta id '{meta_business_id}' already exists.")
         session.add(
@@ -279,7 +279,7 @@ def connect_portfolio(
     """Connect a portfolio to a workspace; returns False when it already was."""
     model.require_role(actor, Role.ADMIN, "connect a business portfolio")
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         return _connect(
             session,
             actor,
@@ -329,7 +329,7 @@ def add_waba(
     meta_waba_id = model.clean_meta_id("Meta WABA id", meta_waba_id)
     name = model.clean_name("WABA name", name)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         ws = get_workspace(session, workspace, lock=True)
         portfolio = get_portfolio(session, portfolio_meta_id)
         if session.scalar(select(Waba.id).where(Waba.meta_waba_id == meta_waba_id)) is not None:
@@ -362,7 +362,7 @@ def archive_waba(engine: Engine, actor: Actor, meta_waba_id: str, *, now: dateti
     """Archive a WABA that has no active subscription group left; it no longer counts toward the 10."""
     model.require_role(actor, Role.ADMIN, "archive a WhatsApp Business Account")
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         waba = get_waba(session, meta_waba_id, lock=True)
         model.ensure_not_archived(
             "WhatsApp Business Account",
@@ -412,7 +412,7 @@ def add_number(
     display_name = model.clean_name("display name", display_name, required=False)
     meta_id = model.clean_meta_id("Meta phone-number id", meta_phone_number_id) if meta_phone_number_id else None
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         waba = _lock_active_waba(session, meta_waba_id)
         existing = find_number(session, e164)
         if existing is not None:
@@ -462,7 +462,7 @@ def reattach_number(
     e164 = model.normalize_phone_number(phone, region, strict=False)
     group_name = model.clean_name("subscription group name", group_name)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         waba = _lock_active_waba(session, meta_waba_id)
         number = find_number(session, e164)
         if number is None:
@@ -538,7 +538,7 @@ def archive_group(
     model.require_role(actor, Role.ADMIN, "archive a subscription group")
     e164 = model.normalize_phone_number(phone, region, strict=False)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         number = find_number(session, e164)
         if number is None:
             raise NotFound(f"Phone number {e164} is not in the system.")
@@ -588,7 +588,7 @@ def update_number_health(
     changes = {field: _read_number_field(field, value) for field, value in changes.items()}
     e164 = model.normalize_phone_number(phone, strict=False)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         number = find_number(session, e164)
         if number is None:
             raise NotFound(f"Phone number {e164} is not in the system.")
@@ -661,7 +661,7 @@ def add_template(
     status = model.read_enum("status", status, model.TemplateStatus).value
     quality_score = model.read_enum("quality score", quality_score, model.QualityRating).value
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         waba = get_waba(session, meta_waba_id)
         exists = session.scalar(
             select(MessageTemplate.id).where(
@@ -709,7 +709,7 @@ def set_user_role(engine: Engine, actor: Actor, *, name: str, role: str, now: da
     name = model.clean_name("user name", name)
     new_role = Role.parse(role)
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         user = session.scalars(select(User).where(User.name == name)).one_or_none()
         before = {"role": user.role} if user else None
         if user is None:

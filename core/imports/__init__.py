@@ -120,7 +120,7 @@ def _run(
 ) -> ImportResult:
     parsed = _parse(request, max_bytes, progress)
     _report(progress, "Comparing with the fleet", 0.4)
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         plan = _plan(session, request, parsed, now=now, lock=True)
         if plan.errors:
             raise ImportRejected(plan.errors, source=request.source)

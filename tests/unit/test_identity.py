@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import identity, services
-from core.errors import InvalidInput
+from core.errors import EmailNotVerified, InvalidInput
 from core.model import Actor, Role
 from tests.builders import ADMIN
 
@@ -49,18 +49,40 @@ def test_a_single_address_may_be_written_without_a_list():
 @pytest.mark.parametrize(
     ("user_info", "expected"),
     [
-        ({"email": " Ann@Example.com ", "sub": "123"}, "ann@example.com"),
+        ({"email": " Ann@Example.com ", "email_verified": True, "sub": "123"}, "ann@example.com"),
+        ({"email": "ann@example.com", "email_verified": "true", "sub": "123"}, "ann@example.com"),
+        ({"email": "ann@example.com", "sub": "auth0|123"}, "auth0|123"),
         ({"sub": "auth0|123", "name": "Ann"}, "auth0|123"),
-        ({"name": "Ann"}, "Ann"),
     ],
+    ids=["verified", "verified-as-text", "claim-missing", "no-email"],
 )
-def test_signed_in_identity_prefers_the_email(user_info, expected):
+def test_signed_in_identity_is_the_email_only_when_verified(user_info, expected):
     assert identity.signed_in_identity(user_info) == expected
 
 
-def test_an_identity_without_any_name_is_refused():
-    with pytest.raises(InvalidInput, match="no e-mail"):
-        identity.signed_in_identity({"is_logged_in": True})
+@pytest.mark.parametrize("verified", [False, "false", "FALSE", "no"])
+def test_an_email_the_provider_says_is_unverified_refuses_the_sign_in(verified):
+    user_info = {"email": "boss@example.com", "email_verified": verified, "sub": "123"}
+
+    with pytest.raises(EmailNotVerified, match="boss@example.com is not verified"):
+        identity.signed_in_identity(user_info)
+
+
+def test_a_provider_that_verifies_every_address_names_users_by_email_without_the_claim():
+    user_info = {"email": "Ann@Example.com", "sub": "auth0|123"}
+
+    assert identity.signed_in_identity(user_info, provider_verifies_email=True) == "ann@example.com"
+
+
+def test_the_setting_never_overrides_an_unverified_claim():
+    with pytest.raises(EmailNotVerified):
+        identity.signed_in_identity({"email": "a@example.com", "email_verified": False}, provider_verifies_email=True)
+
+
+@pytest.mark.parametrize("user_info", [{"is_logged_in": True}, {"name": "Ann"}, {"email": "a@example.com"}])
+def test_an_identity_without_a_verified_email_or_subject_is_refused(user_info):
+    with pytest.raises(InvalidInput, match="neither a verified e-mail nor a subject"):
+        identity.signed_in_identity(user_info)
 
 
 def test_users_table_wins_over_the_mapping(sqlite_engine):
@@ -68,7 +90,7 @@ def test_users_table_wins_over_the_mapping(sqlite_engine):
 
     actor = identity.resolve_signed_in_actor(sqlite_engine, "boss@example.com", MAPPING)
 
-    assert actor == Actor(name="boss@example.com", role=Role.VIEWER)
+    assert actor == Actor(name="boss@example.com", role=Role.VIEWER, role_if_unlisted=Role.ADMIN)
 
 
 def test_mapping_applies_to_users_not_in_the_table(sqlite_engine):
