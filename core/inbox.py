@@ -278,8 +278,24 @@ def _as_one_document(deliveries: Sequence[_Due]) -> bytes:
 
 
 def _source(deliveries: Sequence[_Due]) -> str:
-    first, last = deliveries[0].id, deliveries[-1].id
-    return f"webhook delivery {first}" if first == last else f"webhook deliveries {first}–{last}"
+    """The deliveries an import applied, as the audit entry names them: 'webhook deliveries 7-9, 12'."""
+    ranges: list[list[int]] = []
+    for delivery in deliveries:
+        if ranges and delivery.id == ranges[-1][1] + 1:
+            ranges[-1][1] = delivery.id
+        else:
+            ranges.append([delivery.id, delivery.id])
+    named = ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
+    return f"webhook deliver{'y' if len(deliveries) == 1 else 'ies'} {named}"
+
+
+def applied_ids(source: str) -> list[int]:
+    """The delivery ids an import's source names (the reverse of `_source`)."""
+    ids: list[int] = []
+    for part in source.partition(" ")[2].partition(" ")[2].split(", "):
+        first, _, last = part.partition("-")
+        ids += range(int(first), int(last or first) + 1)
+    return ids
 
 
 # --- keeping the inbox --------------------------------------------------------------------------------------
