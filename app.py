@@ -3,6 +3,7 @@ that user's role allows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
@@ -10,7 +11,7 @@ from streamlit.navigation.page import StreamlitPage
 
 from core.errors import FleetError
 from core.model import Actor, Role
-from pages import common
+from pages.kit import acting_user, database, shell, text
 
 st.set_page_config(page_title="WABA Fleet", page_icon=":material/forum:", layout="wide")
 
@@ -26,11 +27,11 @@ def sign_in_screen() -> None:
 
 def identity_sidebar(actor: Actor) -> None:
     with st.sidebar:
-        if common.auth_enabled():
-            st.caption(f"Signed in as **{common.literal(actor.name)}** ({actor.role.label})")
+        if acting_user.auth_enabled():
+            st.caption(f"Signed in as **{text.literal(actor.name)}** ({actor.role.label})")
             st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
         else:
-            st.caption(f"Local mode — signed in as {common.literal(actor.name)} ({actor.role.label})")
+            st.caption(f"Local mode — signed in as {text.literal(actor.name)} ({actor.role.label})")
 
 
 def navigation(actor: Actor) -> StreamlitPage:
@@ -51,14 +52,14 @@ def menu(kind: str) -> Menu:
 def user_menu(is_admin: bool) -> Menu:
     fleet = [
         st.Page(spec.path, title=spec.title, icon=spec.icon, default=index == 0)
-        for index, spec in enumerate(common.PAGES)
+        for index, spec in enumerate(shell.PAGES)
         if not spec.admin_only
     ]
     admin = [
         st.Page(spec.path, title=spec.title, icon=spec.icon)
         if is_admin
         else st.Page(partial(admins_only, spec.title), title=spec.title, url_path=spec.url_path, visibility="hidden")
-        for spec in common.PAGES
+        for spec in shell.PAGES
         if spec.admin_only
     ]
     return {"Fleet": fleet, "Admin": admin}
@@ -75,23 +76,27 @@ def signed_out_menu() -> Menu:
         st.Page(sign_in_screen, title="Sign in", icon=":material/login:", default=True),
         *[
             st.Page(sign_in_screen, title="Sign in", url_path=spec.url_path, visibility="hidden")
-            for spec in common.PAGES[1:]
+            for spec in shell.PAGES[1:]
         ],
     ]
 
 
 MENU_KEY = "menu_pages"
-MENUS = {"admin": partial(user_menu, True), "reader": partial(user_menu, False), "signed out": signed_out_menu}
+MENUS: dict[str, Callable[[], Menu]] = {
+    "admin": partial(user_menu, True),
+    "reader": partial(user_menu, False),
+    "signed out": signed_out_menu,
+}
 
 
-common.engine()  # the schema is brought up to date before any page reads
-if common.auth_enabled() and not st.user.get("is_logged_in"):
+database.engine()  # the schema is brought up to date before any page reads
+if acting_user.auth_enabled() and not st.user.get("is_logged_in"):
     st.navigation(menu("signed out"), position="hidden").run()
 else:
     try:
-        current = common.current_actor()
+        current = acting_user.current_actor()
     except FleetError as error:  # e.g. a malformed [roles] section: say so rather than guess a role
-        st.error(f"Cannot work out who you are: {common.literal(error)}", icon=":material/error:")
+        st.error(f"Cannot work out who you are: {text.literal(error)}", icon=":material/error:")
         st.stop()
     identity_sidebar(current)
     navigation(current).run()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model, services
-from pages import common
+from pages.kit import acting_user, arrow_tables, database, feedback, forms, reads, shell, tables, text
 
-common.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
-admin = common.is_admin()
-if common.fleet_is_empty():
+shell.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
+admin = acting_user.is_admin()
+if reads.fleet_is_empty():
     if admin:
         st.info(
             "No workspace yet. Start with **Add workspace** below, then **Add business portfolio** and "
@@ -17,36 +17,36 @@ if common.fleet_is_empty():
             icon=":material/info:",
         )
     else:
-        common.empty_fleet_notice()
+        shell.empty_fleet_notice()
 else:
     st.subheader("Workspaces")
-    common.table(
-        "workspaces",
+    tables.table(
+        reads.workspaces,
         "accounts_workspaces",
         ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
         {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
     )
     st.subheader("Business portfolios")
-    common.table(
-        "portfolios",
+    tables.table(
+        reads.portfolios,
         "accounts_portfolios",
         ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
         {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
     )
     st.subheader("Portfolios connected to each workspace")
-    common.table(
-        "connections",
+    tables.table(
+        reads.connections,
         "accounts_connections",
         ["workspace", "portfolio", "messaging_limit", "connected_at"],
-        {"portfolio": "Connected portfolio", "connected_at": common.when_column("Connected", "YYYY-MM-DD")},
+        {"portfolio": "Connected portfolio", "connected_at": tables.when_column("Connected", "YYYY-MM-DD")},
     )
     st.subheader("WhatsApp Business Accounts")
-    common.table(
-        "wabas",
+    tables.table(
+        reads.wabas,
         "accounts_wabas",
         ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],
         {
-            "active_numbers": common.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
+            "active_numbers": tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
             "state": "State",
         },
     )
@@ -54,8 +54,8 @@ if not admin:
     st.stop()
 
 TIERS = [tier.value for tier in model.MessagingLimitTier]
-(workspace_names,) = common.view_columns("workspaces", "workspace")
-portfolio_labels = dict(zip(*common.view_columns("portfolios", "portfolio_id", "portfolio"), strict=True))
+(workspace_names,) = arrow_tables.column_lists(reads.workspaces, "workspace")
+portfolio_labels = dict(zip(*arrow_tables.column_lists(reads.portfolios, "portfolio_id", "portfolio"), strict=True))
 
 
 def portfolio_label(meta_id: str) -> str:
@@ -69,9 +69,9 @@ add_workspace, add_portfolio, connect, add_waba = st.tabs(
 with add_workspace, st.form("add_workspace_form", clear_on_submit=False):
     name = st.text_input("Workspace name", key="add_workspace_name", placeholder="e.g. EU Brands")
     if st.form_submit_button("Add workspace", type="primary"):
-        with common.fleet_errors():
-            added = services.add_workspace(common.engine(), common.current_actor(), name)
-            common.succeed(f"Workspace '{added}' added.", reset={"add_workspace_name": ""})
+        with feedback.fleet_errors():
+            added = services.add_workspace(database.engine(), acting_user.current_actor(), name)
+            feedback.succeed(f"Workspace '{added}' added.", reset={"add_workspace_name": ""})
 
 with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
     st.caption("A business portfolio is a Meta Business Manager; its messaging limit is shared by all its numbers.")
@@ -81,12 +81,12 @@ with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
         "Shared messaging limit", TIERS, index=None, key="add_portfolio_limit", placeholder="Not known yet"
     )
     if st.form_submit_button("Add business portfolio", type="primary"):
-        with common.fleet_errors():
+        with feedback.fleet_errors():
             added = services.add_portfolio(
-                common.engine(), common.current_actor(), meta_business_id=meta_id, name=portfolio_name,
+                database.engine(), acting_user.current_actor(), meta_business_id=meta_id, name=portfolio_name,
                 messaging_limit=limit,
             )  # fmt: skip
-            common.succeed(
+            feedback.succeed(
                 f"Business portfolio '{portfolio_name.strip()}' ({added}) added.",
                 reset={"add_portfolio_meta_id": "", "add_portfolio_name": "", "add_portfolio_limit": None},
             )
@@ -97,14 +97,14 @@ def workspace_and_portfolio(workspace_key: str, portfolio_key: str) -> tuple[str
     workspace = st.selectbox(
         "Workspace",
         workspace_names,
-        index=common.only_choice(workspace_names),
+        index=forms.only_choice(workspace_names),
         key=workspace_key,
         placeholder="Choose a workspace",
     )
     portfolio_id = st.selectbox(
         "Business portfolio",
         list(portfolio_labels),
-        index=common.only_choice(list(portfolio_labels)),
+        index=forms.only_choice(list(portfolio_labels)),
         key=portfolio_key,
         format_func=portfolio_label,
         placeholder="Choose a business portfolio",
@@ -115,15 +115,15 @@ def workspace_and_portfolio(workspace_key: str, portfolio_key: str) -> tuple[str
 with connect, st.form("connect_portfolio_form", clear_on_submit=False):
     workspace, portfolio_id = workspace_and_portfolio("connect_workspace", "connect_portfolio")
     if st.form_submit_button("Connect portfolio", type="primary"):
-        with common.fleet_errors():
-            workspace = common.chosen(workspace, "a workspace")
-            portfolio_id = common.chosen(portfolio_id, "a business portfolio")
+        with feedback.fleet_errors():
+            workspace = forms.chosen(workspace, "a workspace")
+            portfolio_id = forms.chosen(portfolio_id, "a business portfolio")
             if services.connect_portfolio(
-                common.engine(), common.current_actor(), workspace=workspace, portfolio_meta_id=portfolio_id
+                database.engine(), acting_user.current_actor(), workspace=workspace, portfolio_meta_id=portfolio_id
             ):
-                common.succeed(f"Business portfolio {portfolio_label(portfolio_id)} connected to '{workspace}'.")
+                feedback.succeed(f"Business portfolio {portfolio_label(portfolio_id)} connected to '{workspace}'.")
             already = f"Business portfolio {portfolio_label(portfolio_id)} was already connected to '{workspace}'."
-            st.info(common.literal(already))
+            st.info(text.literal(already))
 
 with add_waba, st.form("add_waba_form", clear_on_submit=False):
     st.caption(
@@ -137,13 +137,13 @@ with add_waba, st.form("add_waba_form", clear_on_submit=False):
     waba_id = st.text_input("Meta WABA id", key="add_waba_meta_id", placeholder="digits, e.g. 104996872345678")
     waba_name = st.text_input("WABA name", key="add_waba_name", placeholder="e.g. Fashion FR")
     if st.form_submit_button("Add WhatsApp Business Account", type="primary"):
-        with common.fleet_errors():
+        with feedback.fleet_errors():
             added = services.add_waba(
-                common.engine(), common.current_actor(), workspace=common.chosen(workspace, "a workspace"),
-                portfolio_meta_id=common.chosen(portfolio_id, "a business portfolio"), meta_waba_id=waba_id,
+                database.engine(), acting_user.current_actor(), workspace=forms.chosen(workspace, "a workspace"),
+                portfolio_meta_id=forms.chosen(portfolio_id, "a business portfolio"), meta_waba_id=waba_id,
                 name=waba_name, connect_if_needed=connect_if_needed,
             )  # fmt: skip
-            common.succeed(
+            feedback.succeed(
                 f"WhatsApp Business Account '{waba_name.strip()}' ({added}) added to '{workspace}'.",
                 reset={"add_waba_meta_id": "", "add_waba_name": ""},
             )

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, time
 
 import streamlit as st
 
-from pages import common
+from pages.kit import acting_user, downloads, reads, shell, tables, text
 
-common.page_header("Audit log", "Every write, newest first: when, who, what action, which object, before and after.")
-if not common.is_admin():
+shell.page_header("Audit log", "Every write, newest first: when, who, what action, which object, before and after.")
+if not acting_user.is_admin():
     st.error("The audit log is for admins.", icon=":material/lock:")
     st.stop()
 
-choices = common.read("audit_options")
+choices = reads.audit_options()
 actor_col, type_col, since_col = st.columns(3)
 actor = actor_col.selectbox("User", choices["actors"], index=None, key="audit_actor", placeholder="All")
 object_type = type_col.selectbox(
@@ -21,7 +21,7 @@ object_type = type_col.selectbox(
 )
 since_day = since_col.date_input("Since", value=None, key="audit_since", format="YYYY-MM-DD")
 since = datetime.combine(since_day, time.min, tzinfo=UTC) if since_day else None
-entries = common.read("audit", actor=actor or "", object_type=object_type or "", since=since)
+entries = reads.audit_log(actor=actor or "", object_type=object_type or "", since=since)
 
 if entries.empty:
     st.info(
@@ -32,21 +32,23 @@ if entries.empty:
 
 counted, csv_col, json_col = st.columns([4, 1, 1], vertical_alignment="center")
 counted.caption(
-    f"{common.count(len(entries), 'entry', 'entries')} (the newest 5,000 at most: narrow the filters, or export "
+    f"{text.count(len(entries), 'entry', 'entries')} (the newest 5,000 at most: narrow the filters, or export "
     "everything with `python -m core export audit`)."
 )
 with csv_col:
-    common.csv_download("Download CSV", entries, file_name=common.export_file_name("audit"), key="audit_download_csv")
-with json_col:
-    common.json_download(
-        "Download JSON", entries, file_name=common.export_file_name("audit", "json"), key="audit_download_json"
+    downloads.csv_download(
+        "Download CSV", entries, file_name=downloads.export_file_name("audit"), key="audit_download_csv"
     )
-common.table(
+with json_col:
+    downloads.json_download(
+        "Download JSON", entries, file_name=downloads.export_file_name("audit", "json"), key="audit_download_json"
+    )
+tables.table(
     entries,
     "audit_table",
     ["at", "actor", "action", "object_type", "object_key", "before", "after"],
     {
-        "at": common.when_column("When", "YYYY-MM-DD HH:mm:ss"),
+        "at": tables.when_column("When", "YYYY-MM-DD HH:mm:ss"),
         "actor": "User",
         "action": "Action",
         "object_type": "Object type",

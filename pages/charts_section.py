@@ -18,28 +18,21 @@ import streamlit as st
 from core import charts
 from core.reads import chart_data
 from core.reads.history import fleet_quality_by_day
-from core.reads.numbers import fleet_size
-from pages import common
+from pages.kit import database, freshness, reads
 
 HISTORY_WINDOWS = {"30 days": 30, "90 days": 90, "180 days": 180, "1 year": 365}
-HISTORY_TTL_SECONDS = 600  # history changes slowly; every write in the app clears it anyway
 MAX_TRACED_NUMBERS = 8
 MAX_TRACE_OPTIONS = 1000
 PLOT_CONFIG = {"displaylogo": False}
 
 
-@st.cache_data(ttl=HISTORY_TTL_SECONDS, show_spinner="Counting numbers by quality per day…", max_entries=32)
-def _quality_by_day(url: str, days: int, numbers_key: str, _e164s: tuple[str, ...] | None) -> pd.DataFrame:
-    return fleet_quality_by_day(common.engine_for(url), days=days, e164s=_e164s)
+@st.cache_data(show_spinner="Counting numbers by quality per day…", max_entries=32)
+def _quality_by_day(url: str, fresh: str, days: int, numbers_key: str, _e164s: tuple[str, ...] | None) -> pd.DataFrame:
+    return fleet_quality_by_day(database.engine_for(url), days=days, e164s=_e164s)
 
 
-@st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner=False)
-def _fleet_size(url: str) -> int:
-    return fleet_size(common.engine_for(url))
-
-
-@st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner=False, max_entries=64)
-def _built_figure(url: str, data_key: str, chart: str, _build: Callable[[], go.Figure]) -> dict[str, Any]:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _built_figure(url: str, fresh: str, data_key: str, chart: str, _build: Callable[[], go.Figure]) -> dict[str, Any]:
     return _build().to_dict()
 
 
@@ -49,7 +42,7 @@ def _figure(chart: str, data_key: str | None, build: Callable[[], go.Figure]) ->
     figure, kept as a plain dict and wrapped again without a second validation."""
     if data_key is None:
         return build()
-    return go.Figure(_built_figure(common.database_url(), data_key, chart, build), _validate=False)
+    return go.Figure(_built_figure(*freshness.read_key(), data_key, chart, build), _validate=False)
 
 
 def _plot(figure: object, key: str, *, selectable: bool = False) -> None:
@@ -64,11 +57,10 @@ def _fleet_history(numbers: pd.DataFrame, key_prefix: str) -> None:
         "History window", list(HISTORY_WINDOWS), default="90 days", key=f"{key_prefix}_history_window"
     )
     days = HISTORY_WINDOWS.get(window or "90 days", 90)
-    url = common.database_url()
-    whole_fleet = len(numbers) >= _fleet_size(url)
+    whole_fleet = len(numbers) >= reads.fleet_size()
     e164s = None if whole_fleet else tuple(sorted(numbers["phone_e164"]))
     numbers_key = "all" if e164s is None else hashlib.sha1("\n".join(e164s).encode()).hexdigest()
-    per_day = _quality_by_day(url, days, numbers_key, e164s)
+    per_day = _quality_by_day(*freshness.read_key(), days, numbers_key, e164s)
     scope = "every number" if whole_fleet else f"the {len(numbers):,} numbers in view"
     _plot(charts.fleet_quality_figure(per_day, f"Numbers by quality rating per day ({scope})"), f"{key_prefix}_fleet")
 
@@ -94,7 +86,7 @@ def render_overview_charts(numbers: pd.DataFrame, key_prefix: str = "overview", 
             f"{key_prefix}_headroom",
             data_key,
             lambda: charts.headroom_bars(
-                chart_data.portfolio_headroom(common.read("portfolios"), set(numbers["portfolio_id"]))
+                chart_data.portfolio_headroom(reads.portfolios(), set(numbers["portfolio_id"]))
             ),
         )
         _plot(headroom_figure, f"{key_prefix}_headroom")
@@ -212,7 +204,7 @@ def render_numbers_charts(
             f"{key_prefix}_headroom",
             data_key,
             lambda: charts.headroom_bars(
-                chart_data.portfolio_headroom(common.read("portfolios"), set(numbers["portfolio_id"]))
+                chart_data.portfolio_headroom(reads.portfolios(), set(numbers["portfolio_id"]))
             ),
         )
         _plot(headroom, headroom_key, selectable=True)
@@ -222,7 +214,7 @@ def render_numbers_charts(
         traced = _traced_numbers(numbers, key_prefix)
         series = pd.DataFrame()
         if traced:
-            history = common.read("history", e164s=tuple(traced))
+            history = reads.history(e164s=tuple(traced))
             series = chart_data.history_with_present(history, numbers, datetime.now(UTC))
         _plot(charts.number_history_figure(series), f"{key_prefix}_history")
         _fleet_history(numbers, key_prefix)

@@ -7,23 +7,16 @@ import streamlit as st
 
 from core import diagram, model
 from core.palette import AT_RISK_MARK, QUALITY_ORDER, quality_label
-from core.reads.ecosystem import ecosystem
-from pages import common
+from pages.kit import downloads, reads, shell
 
-
-@st.cache_data(ttl=common.READ_TTL_SECONDS, show_spinner="Reading the fleet…")
-def _ecosystem(url: str) -> diagram.Ecosystem:
-    return ecosystem(common.engine_for(url))
-
-
-common.page_header(
+shell.page_header(
     "Ecosystem",
     "Workspaces, the business portfolios connected to them, their WhatsApp Business Accounts and sender numbers.",
 )
-if common.empty_fleet_notice():
+if shell.empty_fleet_notice():
     st.stop()
 
-fleet = _ecosystem(common.database_url())
+fleet = reads.ecosystem()
 suggested = diagram.default_scope(fleet)
 workspaces = list(fleet.workspaces["workspace"])
 portfolio_names = dict(zip(fleet.portfolios["portfolio_id"], fleet.portfolios["portfolio"], strict=True))
@@ -92,7 +85,7 @@ dot_column, svg_column = st.columns(2)
 dot_column.download_button(
     "Download DOT",
     data=drawn.dot.encode("utf-8"),
-    file_name=common.export_file_name("ecosystem", "dot"),
+    file_name=downloads.export_file_name("ecosystem", "dot"),
     mime="text/vnd.graphviz",
     key="ecosystem_download_dot",
     on_click="ignore",
@@ -102,7 +95,7 @@ if diagram.svg_available():
     svg_column.download_button(
         "Download SVG",
         data=lambda: diagram.render_svg(drawn.dot),  # laid out only when asked for
-        file_name=common.export_file_name("ecosystem", "svg"),
+        file_name=downloads.export_file_name("ecosystem", "svg"),
         mime="image/svg+xml",
         key="ecosystem_download_svg",
         on_click="ignore",

@@ -13,7 +13,7 @@ from core.errors import FleetError, PermissionDenied
 from core.imports import csv_onboarding
 from core.imports.reading import human_size
 from core.model import Role, require_role
-from pages import common
+from pages.kit import acting_user, database, feedback, reads, shell, text
 
 PREVIEW_KEY = "import_preview"
 RESULT_KEY = "import_result"
@@ -33,12 +33,12 @@ FORMAT_HELP = {
     "created. All or nothing: every bad row is listed with its line.",
 }
 
-common.page_header("Import", "Keep the fleet in sync with Meta. Nothing is written until you apply the preview.")
-actor = common.current_actor()
+shell.page_header("Import", "Keep the fleet in sync with Meta. Nothing is written until you apply the preview.")
+actor = acting_user.current_actor()
 try:
     require_role(actor, Role.ADMIN, "import data")
 except PermissionDenied as denied:
-    st.error(common.literal(denied), icon=":material/lock:")
+    st.error(text.literal(denied), icon=":material/lock:")
     st.stop()
 
 
@@ -51,7 +51,7 @@ def request_from_widgets() -> imports.ImportRequest | None:
     kind = st.segmented_control(
         "What to import",
         list(imports.KINDS),
-        format_func=imports.KINDS.get,
+        format_func=imports.KINDS.__getitem__,
         default="meta-numbers",
         key="import_kind",
         on_change=forget_preview,
@@ -60,7 +60,7 @@ def request_from_widgets() -> imports.ImportRequest | None:
     st.caption(FORMAT_HELP[kind])
     waba, prefix = None, None
     if kind == "meta-numbers":
-        wabas = common.read("wabas")
+        wabas = reads.wabas()
         names = dict(zip(wabas["waba_id"], wabas["workspace"] + " › " + wabas["waba"], strict=True))
         left, right = st.columns(2)
         waba = left.selectbox(
@@ -92,7 +92,7 @@ def request_from_widgets() -> imports.ImportRequest | None:
 
 
 def show_plan(plan: imports.ImportPlan) -> None:
-    st.markdown(f"**{common.literal(plan.describe())}**")
+    st.markdown(f"**{text.literal(plan.describe())}**")
     counts = plan.summary()
     if counts:
         for column, (label, value) in zip(st.columns(min(len(counts), 6)), list(counts.items())[:6], strict=False):
@@ -109,22 +109,26 @@ def show_plan(plan: imports.ImportPlan) -> None:
 
 def progress_bar() -> imports.Progress:
     bar = st.progress(0.0)
-    return lambda stage, fraction: bar.progress(fraction, text=stage)
+
+    def show(stage: str, fraction: float) -> None:
+        bar.progress(fraction, text=stage)
+
+    return show
 
 
 request = request_from_widgets()
 previewed = st.button("Preview", key="import_preview_button", icon=":material/preview:", disabled=request is None)
 if previewed and request is not None:
     st.session_state.pop(RESULT_KEY, None)
-    with common.fleet_errors(), st.status("Checking the file against the fleet…", expanded=False) as status:
-        plan = imports.plan_import(common.engine(), actor, request, progress=progress_bar())
+    with feedback.fleet_errors(), st.status("Checking the file against the fleet…", expanded=False) as status:
+        plan = imports.plan_import(database.engine(), actor, request, progress=progress_bar())
         status.update(label="Preview ready", state="error" if plan.errors else "complete")
         st.session_state[PREVIEW_KEY] = {"plan": plan, "request": request}
 
 preview = st.session_state.get(PREVIEW_KEY)
 if preview is not None:
     plan = preview["plan"]
-    st.subheader(f"Preview of {common.literal(plan.source)}")
+    st.subheader(f"Preview of {text.literal(plan.source)}")
     show_plan(plan)
     if plan.errors:
         st.error(f"{len(plan.errors)} problem(s): nothing can be imported. Fix the file and preview again.")
@@ -134,7 +138,7 @@ if preview is not None:
         try:
             with st.status("Importing…", expanded=True) as status:
                 result = imports.run_import(
-                    common.engine(),
+                    database.engine(),
                     actor,
                     preview["request"],
                     expected=plan.fingerprint(),
@@ -142,13 +146,13 @@ if preview is not None:
                 )
                 status.update(label="Imported", state="complete")
         except FleetError as error:
-            st.error(common.literal(error), icon=":material/error:")
+            st.error(text.literal(error), icon=":material/error:")
         else:
             st.session_state.pop(PREVIEW_KEY, None)
             st.session_state[RESULT_KEY] = result.plan
-            common.succeed(result.message, keep_visible=True)
+            feedback.succeed(result.message, keep_visible=True)
 
 last = st.session_state.get(RESULT_KEY)
 if last is not None and preview is None:
-    with st.expander(f"What the import of {common.literal(last.source)} changed", expanded=False):
+    with st.expander(f"What the import of {text.literal(last.source)} changed", expanded=False):
         show_plan(last)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters
-from pages import common
 from pages.charts_section import chart_selection, render_numbers_charts
+from pages.kit import downloads, filter_state, paging, reads, shell, tables, text
 
 FILTERS = "numbers_filters"
 TABLE = "numbers_table"
@@ -30,18 +32,23 @@ DETAIL_METRICS = {
     "Portfolio limit": "portfolio_messaging_limit",
 }
 
-common.page_header("Numbers", "Every sender number with its quality, status and messaging limits.")
-if common.empty_fleet_notice():
+shell.page_header("Numbers", "Every sender number with its quality, status and messaging limits.")
+if shell.empty_fleet_notice():
     st.stop()
 
-options = common.read("filter_options")
-portfolio_names = dict(common.read("portfolios")[["portfolio_id", "portfolio"]].itertuples(index=False))
-waba_names = dict(common.read("wabas")[["waba_id", "waba"]].itertuples(index=False))
+options = reads.filter_options()
+portfolio_names = dict(reads.portfolios()[["portfolio_id", "portfolio"]].itertuples(index=False))
+waba_names = dict(reads.wabas()[["waba_id", "waba"]].itertuples(index=False))
 
 
 def _close_detail(key: str) -> None:
     st.query_params.pop("phone", None)
     st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
+
+
+def named_choice(names: dict[str, str] | None, value: str) -> str:
+    """A filter's choice as shown: 'Acme Europe (102938475610)' for ids with a name, else the value itself."""
+    return f"{names.get(value, value)} ({value})" if names else value
 
 
 def filter_bar() -> NumberFilters:
@@ -53,20 +60,20 @@ def filter_bar() -> NumberFilters:
                 label,
                 options[field],
                 placeholder="All",
-                format_func=(lambda v, n=names.get(field): f"{n.get(v, v)} ({v})" if n else v),
-                **common.persisted(FILTERS, field, [], options[field]),
+                format_func=partial(named_choice, names.get(field)),
+                **filter_state.persisted(FILTERS, field, [], options[field]),
             )
         )
     search_col, archived_col, clear_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     chosen["search"] = search_col.text_input(
         "Search",
         placeholder="Display name, group, WABA or digits of the number",
-        **common.persisted(FILTERS, "search", ""),
+        **filter_state.persisted(FILTERS, "search", ""),
     )
     chosen["include_archived"] = archived_col.toggle(
-        "Include archived groups", **common.persisted(FILTERS, "include_archived", True)
+        "Include archived groups", **filter_state.persisted(FILTERS, "include_archived", True)
     )
-    clear_col.button("Clear filters", key="numbers_clear_filters", on_click=common.forget, args=(FILTERS,))
+    clear_col.button("Clear filters", key="numbers_clear_filters", on_click=filter_state.forget, args=(FILTERS,))
     return NumberFilters(**chosen)  # type: ignore[arg-type]
 
 
@@ -86,15 +93,15 @@ def followed_selection(rows: list[int], phones: tuple[str, ...], linked: str | N
 
 
 def number_detail(phone: str, key: str) -> None:
-    found = common.read("numbers", filters=NumberFilters(search=phone))
+    found = reads.numbers(filters=NumberFilters(search=phone))
     found = found[found["phone_e164"] == phone]
     if found.empty:
-        st.warning(f"Number {common.literal(phone)} is not in the fleet.")
+        st.warning(f"Number {text.literal(phone)} is not in the fleet.")
         return
     number = found.iloc[0]
-    st.subheader(common.literal(f"{number['phone_international']} — {number['display_name'] or 'no display name'}"))
+    st.subheader(text.literal(f"{number['phone_international']} — {number['display_name'] or 'no display name'}"))
     st.caption(
-        common.literal(
+        text.literal(
             f"Subscription group '{number['subscription_group']}' ({number['group_state']}) · WABA {number['waba']} · "
             f"workspace {number['workspace']} · portfolio {number['portfolio']}"
         )
@@ -104,17 +111,17 @@ def number_detail(phone: str, key: str) -> None:
     history, templates = st.columns(2)
     with history:
         st.markdown("**History of quality, tier and status changes**")
-        common.table(
-            common.read("history", e164s=(phone,)).sort_values("recorded_at", ascending=False),
+        tables.table(
+            reads.history(e164s=(phone,)).sort_values("recorded_at", ascending=False),
             "numbers_detail_history",
             ["recorded_at", "quality_rating", "messaging_limit_tier", "status", "source"],
-            {"recorded_at": common.when_column("When"), "messaging_limit_tier": "Tier", "source": "Source"},
+            {"recorded_at": tables.when_column("When"), "messaging_limit_tier": "Tier", "source": "Source"},
             tags=["quality_rating", "status"],
         )
     with templates:
-        st.markdown(f"**Templates this number can use** (shared by every number of {common.literal(number['waba'])})")
-        common.table(
-            common.read("templates", waba_ids=(number["waba_id"],)),
+        st.markdown(f"**Templates this number can use** (shared by every number of {text.literal(number['waba'])})")
+        tables.table(
+            reads.templates(waba_ids=(number["waba_id"],)),
             "numbers_detail_templates",
             ["template", "language", "category", "status", "quality_score"],
             {"template": "Template", "language": "Language", "category": "Category"},
@@ -124,32 +131,32 @@ def number_detail(phone: str, key: str) -> None:
 
 
 filters = filter_bar()
-in_filters = common.read("numbers", filters=filters)
-filters_key = common.content_key(TABLE, filters)
+in_filters = reads.numbers(filters=filters)
+filters_key = tables.content_key(TABLE, filters)
 chart_picks = chart_selection(in_filters, "numbers")  # bars clicked in the charts below narrow the table
 table = in_filters if chart_picks is None else in_filters[in_filters["phone_e164"].isin(chart_picks)]
-rows_key = common.content_key(TABLE, filters, sorted(chart_picks) if chart_picks is not None else None)
+rows_key = tables.content_key(TABLE, filters, sorted(chart_picks) if chart_picks is not None else None)
 selected_phone = st.query_params.get("phone")
 counted, page_choice, download = st.columns([3, 1, 1], vertical_alignment="center")
-page = common.table_page(
-    table, "numbers_page", rows_key, page_choice, linked_row=common.row_of(table, "phone_e164", selected_phone)
+page = paging.table_page(
+    table, "numbers_page", rows_key, page_choice, linked_row=paging.row_of(table, "phone_e164", selected_phone)
 )
 shown_key = f"{rows_key}_p{page.number}"  # a selection is a row position: one table widget per page
 phones = tuple(page.rows["phone_e164"])
-matching = common.count(len(table), "number") + (
+matching = text.count(len(table), "number") + (
     " shown" if len(page.rows) == len(table) else f" match, {page.described}"
 )
 counted.caption(f"{matching}. Select a row to see its history and templates.")
 with download:
-    common.csv_download(
+    downloads.csv_download(
         "Download CSV",
         table,
-        file_name=common.export_file_name("numbers"),
+        file_name=downloads.export_file_name("numbers"),
         key="numbers_download_csv",
         columns=NUMBER_EXPORT_COLUMNS,
         rows_key=rows_key,
     )
-picked = common.table(
+picked = tables.table(
     page.rows,
     shown_key,
     TABLE_COLUMNS,

@@ -7,19 +7,19 @@ import streamlit as st
 from core import model
 from core.reads.accounts import waba_capacity
 from core.reads.numbers import health_counts
-from pages import common
 from pages.charts_section import render_overview_charts
+from pages.kit import paging, reads, shell, tables
 
-common.page_header("Overview", "Capacity, health and the numbers that need attention, across every workspace.")
-if common.empty_fleet_notice():
+shell.page_header("Overview", "Capacity, health and the numbers that need attention, across every workspace.")
+if shell.empty_fleet_notice():
     st.page_link("pages/accounts.py", label="Go to Accounts", icon=":material/arrow_forward:")
     st.stop()
 
-numbers = common.read("numbers")
-workspaces = common.read("workspaces")
-wabas = waba_capacity(common.read("wabas"))
-at_risk = common.read("at_risk")
-low_portfolios = common.read("low_limit_portfolios")
+numbers = reads.numbers()
+workspaces = reads.workspaces()
+wabas = waba_capacity(reads.wabas())
+at_risk = reads.at_risk()
+low_portfolios = reads.low_limit_portfolios()
 
 totals = st.columns(5)
 totals[0].metric("Workspaces", len(workspaces))
@@ -29,24 +29,24 @@ totals[3].metric("Numbers at risk", len(at_risk))
 totals[4].metric("Portfolios with a low limit", len(low_portfolios))
 
 st.subheader("Capacity per workspace")
-common.table(
+tables.table(
     workspaces,
     "overview_workspaces",
     ["workspace", "portfolios", "wabas", "active_numbers", "number_capacity", "number_headroom"],
     {
-        "wabas": common.used_of("WABAs used", model.MAX_WABAS_PER_WORKSPACE),
+        "wabas": tables.used_of("WABAs used", model.MAX_WABAS_PER_WORKSPACE),
         "number_capacity": st.column_config.NumberColumn("Number slots", help="20 per active WABA"),
         "number_headroom": "Free number slots",
     },
 )
 
 st.subheader("Capacity per WhatsApp Business Account")
-common.table(
+tables.table(
     wabas,
     "overview_wabas",
     ["workspace", "waba", "portfolio", "active_numbers", "free_slots", "templates"],
     {
-        "active_numbers": common.used_of("Numbers used", model.MAX_NUMBERS_PER_WABA),
+        "active_numbers": tables.used_of("Numbers used", model.MAX_NUMBERS_PER_WABA),
         "free_slots": "Free slots",
     },
 )
@@ -55,10 +55,10 @@ st.subheader("Health of active numbers")
 by_quality, by_status = st.columns(2)
 with by_quality:
     quality_counts = health_counts(numbers, "quality_rating", list(model.QualityRating))
-    common.table(quality_counts, "overview_by_quality", ["quality_rating", "numbers"], tags=["quality_rating"])
+    tables.table(quality_counts, "overview_by_quality", ["quality_rating", "numbers"], tags=["quality_rating"])
 with by_status:
     status_counts = health_counts(numbers, "status", list(model.NumberStatus))
-    common.table(status_counts, "overview_by_status", ["status", "numbers"], tags=["status"])
+    tables.table(status_counts, "overview_by_status", ["status", "numbers"], tags=["status"])
 render_overview_charts(numbers, "overview", data_key="all")
 
 st.subheader("At-risk numbers")
@@ -70,8 +70,8 @@ else:
         "Quality YELLOW or RED, or status FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED, worst first. "
         "**Select a row to open the number** on the Numbers page."
     )
-    page = common.table_page(at_risk, "overview_at_risk_page", "at_risk", page_choice)
-    picked = common.table(
+    page = paging.table_page(at_risk, "overview_at_risk_page", "at_risk", page_choice)
+    picked = tables.table(
         page.rows,
         f"overview_at_risk_p{page.number}",  # a selection is a row position: one table widget per page
         ["phone_international", "display_name", "quality_rating", "status", "reason", "waba", "workspace"],
@@ -93,7 +93,7 @@ else:
         f"Fewer than {model.LOW_LIMIT_PER_SENDER} daily conversations per sender. "
         "**Select a row to see the portfolio's numbers.**"
     )
-    picked_portfolio = common.table(
+    picked_portfolio = tables.table(
         low_portfolios,
         "overview_low_portfolios",
         ["portfolio", "portfolio_id", "messaging_limit", "active_numbers", "daily_limit_per_sender"],

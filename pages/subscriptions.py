@@ -8,31 +8,31 @@ from core import model, services
 from core.reads.accounts import of_wabas, waba_capacity, waba_choices
 from core.reads.phone_regions import phone_regions
 from core.reads.subscriptions import archived_groups
-from pages import common
+from pages.kit import acting_user, database, feedback, forms, paging, reads, shell, tables
 
 # A longer list of groups to archive is hard to scroll and heavy to send: past it, pick WABAs in "Show WABAs" first.
 MAX_LISTED_GROUPS = 1000
 
-common.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
-admin = common.is_admin()
-if common.empty_fleet_notice():
+shell.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
+admin = acting_user.is_admin()
+if shell.empty_fleet_notice():
     st.stop()
 
-wabas = common.read("wabas")
+wabas = reads.wabas()
 waba_labels = waba_choices(wabas)
-reattachable = common.read("reattachable")
+reattachable = reads.reattachable()
 regions = dict(phone_regions())
 shown_wabas = st.multiselect(
     "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.__getitem__,
     placeholder="All",
 )  # fmt: skip
-active = of_wabas(common.read("groups", state="active"), shown_wabas)
-archived = of_wabas(archived_groups(common.read("groups", state="archived"), reattachable), shown_wabas)
+active = of_wabas(reads.groups(state="active"), shown_wabas)
+archived = of_wabas(archived_groups(reads.groups(state="archived"), reattachable), shown_wabas)
 group_columns = ["workspace", "waba", "subscription_group", "phone_e164", "display_name", "created_at"]
-numbers_used = common.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
+numbers_used = tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
 
 st.subheader("Numbers per WABA")
-common.table(
+tables.table(
     of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba",
     ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
 )  # fmt: skip
@@ -43,16 +43,16 @@ if active.empty:
     st.info(f"No active subscription group yet.{hint}", icon=":material/info:")
 else:
     counted, page_choice = st.columns([4, 1], vertical_alignment="center")
-    page = common.table_page(active, "subscriptions_page", common.content_key("active", shown_wabas), page_choice)
+    page = paging.table_page(active, "subscriptions_page", tables.content_key("active", shown_wabas), page_choice)
     counted.caption(f"{page.described.capitalize()}.")
-    common.table(page.rows, "subscriptions_active", group_columns, {"phone_e164": "Number"})
+    tables.table(page.rows, "subscriptions_active", group_columns, {"phone_e164": "Number"})
 
 st.subheader(f"Archived subscription groups ({len(archived)})")
 if archived.empty:
     st.caption("No archived group. Archiving a group frees its slot in the WABA and keeps its history.")
 else:
     reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
-    common.table(
+    tables.table(
         archived, "subscriptions_archived", [*group_columns, "archived_at", "reattachable"],
         {"phone_e164": "Number", "reattachable": reattach_label},
     )  # fmt: skip
@@ -72,7 +72,7 @@ with add_tab, st.form("add_number_form", clear_on_submit=False):
     waba_id = st.selectbox(
         "WhatsApp Business Account",
         list(waba_labels),
-        index=common.only_choice(list(waba_labels)),
+        index=forms.only_choice(list(waba_labels)),
         key="add_number_waba",
         format_func=waba_labels.__getitem__,
         placeholder="Choose a WABA",
@@ -91,17 +91,17 @@ with add_tab, st.form("add_number_form", clear_on_submit=False):
     )
     display_name = st.text_input("Display name", key="add_number_display_name", placeholder="optional")
     if st.form_submit_button("Add Subscription Group and Number", type="primary"):
-        with common.fleet_errors():
+        with feedback.fleet_errors():
             added = services.add_number(
-                common.engine(),
-                common.current_actor(),
-                meta_waba_id=common.chosen(waba_id, "a WhatsApp Business Account"),
+                database.engine(),
+                acting_user.current_actor(),
+                meta_waba_id=forms.chosen(waba_id, "a WhatsApp Business Account"),
                 group_name=group_name,
                 phone=phone,
                 display_name=display_name,
                 region=region,
             )
-            common.succeed(
+            feedback.succeed(
                 f"Number {model.format_international(added.e164)} added to '{added.waba_name}' in subscription "
                 f"group '{added.group_name}'.",
                 reset={"add_number_group": "", "add_number_phone": "", "add_number_display_name": ""},
@@ -131,13 +131,13 @@ with archive_tab, st.form("archive_group_form", clear_on_submit=False):
         "I understand: I will then delete the number in Meta Business Manager", key="archive_group_confirm"
     )
     if st.form_submit_button("Archive group", type="primary"):
-        with common.fleet_errors():
-            phone_to_archive = common.chosen(to_archive, "a subscription group to archive")
+        with feedback.fleet_errors():
+            phone_to_archive = forms.chosen(to_archive, "a subscription group to archive")
             if not confirmed:
                 st.error("Tick the confirmation first: archiving is step 1, deleting the number in Meta is step 2.")
             else:
-                result = services.archive_group(common.engine(), common.current_actor(), phone=phone_to_archive)
-                common.succeed(
+                result = services.archive_group(database.engine(), acting_user.current_actor(), phone=phone_to_archive)
+                feedback.succeed(
                     result.next_step,
                     keep_visible=True,
                     reset={"archive_group_phone": None, "archive_group_confirm": False},
@@ -150,22 +150,22 @@ with reattach_tab, st.form("reattach_number_form", clear_on_submit=False):
     target = st.selectbox(
         "WhatsApp Business Account",
         list(waba_labels),
-        index=common.only_choice(list(waba_labels)),
+        index=forms.only_choice(list(waba_labels)),
         key="reattach_waba",
         format_func=waba_labels.__getitem__,
         placeholder="Choose a WABA",
     )
     new_group = st.text_input("New subscription group name", key="reattach_group")
     if st.form_submit_button("Re-attach number", type="primary"):
-        with common.fleet_errors():
+        with feedback.fleet_errors():
             added = services.reattach_number(
-                common.engine(),
-                common.current_actor(),
-                phone=common.chosen(number, "an archived number"),
-                meta_waba_id=common.chosen(target, "a WhatsApp Business Account"),
+                database.engine(),
+                acting_user.current_actor(),
+                phone=forms.chosen(number, "an archived number"),
+                meta_waba_id=forms.chosen(target, "a WhatsApp Business Account"),
                 group_name=new_group,
             )
-            common.succeed(
+            feedback.succeed(
                 f"Number {added.e164} re-attached to '{added.waba_name}' in subscription group '{added.group_name}'.",
                 reset={"reattach_phone": None, "reattach_group": ""},
             )

@@ -5,19 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from core.reads.numbers import NumberFilters
-from pages import common
+from pages.kit import arrow_tables, reads, shell, tables, text
 
-common.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")
-if common.empty_fleet_notice():
+shell.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")
+if shell.empty_fleet_notice():
     st.stop()
 
-wabas = zip(*common.view_columns("wabas", "waba_id", "waba", "workspace"), strict=True)
+wabas = zip(*arrow_tables.column_lists(reads.wabas, "waba_id", "waba", "workspace"), strict=True)
 waba_labels = {waba_id: f"{name} — {workspace}" for waba_id, name, workspace in wabas}
 chosen = st.multiselect(
     "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.__getitem__, placeholder="All"
 )
 COLUMNS = ["workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"]
-templates = common.shown("templates", COLUMNS, ["quality_score"], waba_ids=tuple(chosen))
+templates = arrow_tables.shown(reads.templates, COLUMNS, ["quality_score"], waba_ids=tuple(chosen))
 if not templates.num_rows:
     st.info(
         "No message template yet. Templates come from Meta: import them on the **Import** page "
@@ -26,8 +26,8 @@ if not templates.num_rows:
     )
     st.stop()
 
-st.caption(f"{common.count(templates.num_rows, 'template')}. Select a row to see the numbers that share it.")
-picked = common.table(
+st.caption(f"{text.count(templates.num_rows, 'template')}. Select a row to see the numbers that share it.")
+picked = tables.table(
     templates,
     "templates_table",
     COLUMNS,
@@ -42,10 +42,10 @@ picked = common.table(
     selection_mode="single-row",
 )
 if picked.selection.rows:
-    template = common.read("templates", waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]
-    st.subheader(common.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
-    numbers = common.read("numbers", filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
-    common.table(
+    template = reads.templates(waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]
+    st.subheader(text.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
+    numbers = reads.numbers(filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
+    tables.table(
         numbers,
         "templates_numbers",
         [

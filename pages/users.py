@@ -6,14 +6,14 @@ import streamlit as st
 
 from core import identity, services
 from core.model import Role
-from pages import common
+from pages.kit import acting_user, database, feedback, reads, shell, tables
 
-common.page_header("Users", "Roles: viewers read, analysts also export, admins also change the fleet.")
-if not common.is_admin():
+shell.page_header("Users", "Roles: viewers read, analysts also export, admins also change the fleet.")
+if not acting_user.is_admin():
     st.error("User management is for admins.", icon=":material/lock:")
     st.stop()
 
-if not common.auth_enabled():
+if not acting_user.auth_enabled():
     st.info(
         "The app runs in local mode (no [auth] section in .streamlit/secrets.toml): everyone acts as the local "
         "user. The roles below apply once sign-in is configured.",
@@ -24,17 +24,17 @@ st.caption(
     "secrets; otherwise they are a viewer."
 )
 
-users = common.read("users")
+users = reads.users()
 if users.empty:
     st.caption("No user has been given a role yet.")
 else:
-    common.table(users, "users_table", ["name", "role", "created_at"], {"name": "User", "role": "Role"})
+    tables.table(users, "users_table", ["name", "role", "created_at"], {"name": "User", "role": "Role"})
 
 with st.form("set_role_form", clear_on_submit=False):
     name = st.text_input("User e-mail", key="set_role_name", placeholder="alice@example.com")
     role = st.selectbox("Role", [r.label for r in Role], index=0, key="set_role_role")
     if st.form_submit_button("Save role", type="primary"):
-        with common.fleet_errors():
+        with feedback.fleet_errors():
             who = identity.normalize_identity(name)
-            services.set_user_role(common.engine(), common.current_actor(), name=who, role=role)
-            common.succeed(f"User '{who}' is now {role}.", reset={"set_role_name": ""})
+            services.set_user_role(database.engine(), acting_user.current_actor(), name=who, role=role)
+            feedback.succeed(f"User '{who}' is now {role}.", reset={"set_role_name": ""})

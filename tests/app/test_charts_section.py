@@ -120,10 +120,10 @@ def test_overview_history_counts_every_active_number_each_day(demo_db, open_page
 def picks_script() -> None:
     import streamlit as st
 
-    from pages import common
     from pages.charts_section import render_numbers_charts
+    from pages.kit import reads
 
-    numbers = common.read("numbers")
+    numbers = reads.numbers()
     st.session_state["picked"] = render_numbers_charts(numbers, "numbers")
 
 

@@ -119,10 +119,11 @@ def test_a_numbers_detail_reads_its_history_and_templates_in_a_few_statements(de
 
 
 N_PLUS_ONE_PAGE = """
-from pages import common
+from core.reads.numbers import NumberFilters, numbers_table
+from pages.kit import database, reads
 
-for waba_id in common.read("wabas")["waba_id"]:
-    numbers_table(common.engine(), NumberFilters(waba_ids=(waba_id,)))
+for waba_id in reads.wabas()["waba_id"]:
+    numbers_table(database.engine(), NumberFilters(waba_ids=(waba_id,)))
 """
 
 

@@ -16,7 +16,7 @@ from core import seed
 from core.db import make_engine
 from core.migrate import upgrade
 from core.reads.numbers import numbers_table
-from pages.common import TABLE_PAGE_SIZE
+from pages.kit.paging import TABLE_PAGE_SIZE
 from tests.app.conftest import _use_database
 from tests.app.ui import exceptions, shown_text, table
 

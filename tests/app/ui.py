@@ -47,12 +47,12 @@ def exceptions(at: AppTest) -> list[str]:
 
 
 def table(at: AppTest, key: str) -> Any:
-    """The data of the table a page drew with `common.table(..., key)` (its cells as a DataFrame)."""
+    """The data of the table a page drew with `tables.table(..., key)` (its cells as a DataFrame)."""
     return at.get_by_key(f"{key}_box").dataframe[0].value
 
 
 def select_row(at: AppTest, key: str, row: int) -> AppTest:
-    """Select one row of a selectable table drawn with `common.table(..., key)`, as a click would, and rerun."""
+    """Select one row of a selectable table drawn with `tables.table(..., key)`, as a click would, and rerun."""
     widget_key = at.get_by_key(f"{key}_box").dataframe[0].key
     at.session_state[widget_key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return at.run()

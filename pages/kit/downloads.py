@@ -1,0 +1,68 @@
+"""CSV and JSON downloads (analysts and admins only) and the dated names of exported files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from core.exports import to_csv_bytes, to_json_bytes
+from pages.kit.acting_user import can_export
+from pages.kit.freshness import read_key
+
+
+def export_file_name(stem: str, extension: str = "csv") -> str:
+    return f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M')}.{extension}"
+
+
+def csv_download(
+    label: str,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    columns: list[str] | None = None,
+    rows_key: str | None = None,
+) -> None:
+    """A CSV download (analysts and admins only): UTF-8, header row, ISO times, formula-safe cells.
+
+    `rows_key` names which rows `frame` holds (e.g. the filters that chose them): the file is then made once per
+    key and database, not on every rerun, and the frame is not hashed."""
+    if not can_export():
+        return
+    shown = tuple(columns) if columns else None
+    data = _csv_bytes(frame, shown) if rows_key is None else _csv_bytes_of(*read_key(), rows_key, shown, frame)
+    st.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    if not can_export():
+        return
+    st.download_button(
+        label,
+        data=to_json_bytes(frame),
+        file_name=file_name,
+        mime="application/json",
+        key=key,
+        on_click="ignore",
+        icon=":material/data_object:",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> bytes:
+    return to_csv_bytes(frame, list(columns) if columns else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _csv_bytes_of(url: str, fresh: str, rows_key: str, columns: tuple[str, ...] | None, _frame: pd.DataFrame) -> bytes:
+    return to_csv_bytes(_frame, list(columns) if columns else None)
