@@ -12,15 +12,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# A cell a spreadsheet would run as a formula (OWASP 'CSV injection'): these leading characters.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet would run as a formula (OWASP 'CSV injection'): these leading characters, with the
+# full-width forms some locales' spreadsheets read the same way.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 # A bare number ('+33612345678', '-5') computes nothing, so E.164 numbers stay readable for other tools.
-_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+# One pass over a column: a cell to neutralise starts like a formula or holds a carriage return.
+_FORMULA_OR_CR = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]|\r"
 
 
 def neutralize_cell(value: Any) -> Any:
-    """Prefix a quote to text a spreadsheet would read as a formula; leave everything else alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(value):
+    """Text a spreadsheet shows as one cell and never runs: a line break is written as LF (the writer quotes the
+    cell; a bare CR would go out unquoted and split the row), and text read as a formula gets a leading quote."""
+    if not isinstance(value, str):
+        return value
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -73,9 +81,13 @@ def _csv_cells(column: pd.Series) -> list[Any]:
     cells = column.to_numpy(dtype=object, na_value=None).tolist()
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return cells
-    if column.dtype != object and not column.str.startswith(FORMULA_PREFIXES).any():
+    if column.dtype != object and not _needs_neutralising(column):
         return cells  # no cell to look at twice (the usual case: one vectorised test)
     return [neutralize_cell(cell) for cell in cells]
+
+
+def _needs_neutralising(column: pd.Series) -> bool:
+    return bool(column.str.contains(_FORMULA_OR_CR, regex=True).any())
 
 
 def _iso_texts(column: pd.Series) -> list[str | None]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from core.exports import export_bytes, to_csv_bytes, to_json_bytes
+from core.exports import FORMULA_PREFIXES, export_bytes, to_csv_bytes, to_json_bytes
 
 
 def rows_of(data: bytes) -> list[list[str]]:
@@ -27,6 +30,10 @@ def rows_of(data: bytes) -> list[list[str]]:
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tTAB", "'\tTAB"),
+        ("\r=1+1", "'\n=1+1"),
+        ("\n@SUM(A1)", "'\n@SUM(A1)"),
+        ("＝1+1", "'＝1+1"),
+        ("-5\n=1+1", "'-5\n=1+1"),
         ("+33612345678", "+33612345678"),
         ("-5", "-5"),
         ("Café São Paulo", "Café São Paulo"),
@@ -36,6 +43,34 @@ def test_text_a_spreadsheet_would_run_is_neutralised_and_plain_numbers_are_kept(
     data = to_csv_bytes(pd.DataFrame({"display_name": [cell]}))
 
     assert rows_of(data) == [["display_name"], [written]]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+@pytest.mark.parametrize(("cell", "written"), [("a\rb", "a\nb"), ("a\r\nb", "a\nb"), ("x\r", "x\n")])
+def test_a_carriage_return_inside_a_cell_does_not_split_the_row(dtype, cell, written):
+    frame = pd.DataFrame({"name": [cell], "waba": ["Fashion FR"]}).astype({"name": dtype})
+
+    assert rows_of(to_csv_bytes(frame)) == [["name", "waba"], [written, "Fashion FR"]]
+
+
+def _unsurrogate_text() -> st.SearchStrategy[str]:
+    """Any text a database can hold (lone surrogates cannot be encoded, so no stored name has one)."""
+    return st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(_unsurrogate_text(), min_size=1, max_size=4), dtype=st.sampled_from(["str", "object"]))
+def test_any_text_is_one_cell_a_spreadsheet_never_runs(cells, dtype):
+    frame = pd.DataFrame({"name": cells, "other": ["x"] * len(cells)}).astype({"name": dtype})
+
+    rows = rows_of(to_csv_bytes(frame))
+
+    assert rows[0] == ["name", "other"]
+    assert [len(row) for row in rows[1:]] == [2] * len(cells)
+    for written, cell in zip((row[0] for row in rows[1:]), cells, strict=True):
+        shown = cell.replace("\r\n", "\n").replace("\r", "\n")
+        assert written in (shown, "'" + shown)
+        assert not written.startswith(FORMULA_PREFIXES) or re.fullmatch(r"[+-][0-9]+(\.[0-9]+)?", written)
 
 
 @pytest.mark.parametrize("dtype", ["str", "string", "object"])
