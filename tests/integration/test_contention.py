@@ -156,7 +156,8 @@ def held_in_transaction(engine: Engine, statement: str, **params: object) -> Ite
 def wait_until_blocked(engine: Engine, seconds: float = 10) -> None:
     """Until some other session of this database waits for a row lock."""
     deadline = time.monotonic() + seconds
-    with engine.connect() as watcher:
+    # Autocommit: a transaction would read pg_stat_activity once and keep that snapshot.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
         while time.monotonic() < deadline:
             waiting = watcher.scalar(
                 text(

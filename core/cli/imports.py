@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from core import imports
-from core.cli import EXTRA_COMMANDS, Context
+from core.cli.context import Commands, Context
 from core.config import load_settings
 from core.errors import InvalidInput
 from core.imports import csv_onboarding
@@ -49,7 +49,7 @@ All or nothing: every bad row is reported with its line number (caps counted wit
 the file or in the fleet, invalid numbers) and nothing is written."""
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     parser = commands.add_parser(
         "import",
         help="import Meta listings, webhook payloads or a CSV (admins)",
@@ -136,6 +136,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise InvalidInput(f"Cannot read '{path}': {error.strerror}.") from None
-
-
-EXTRA_COMMANDS.append(register)

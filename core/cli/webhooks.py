@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import EXTRA_COMMANDS, Context
+from core.cli.context import Commands, Context
 from core.config import load_webhook_settings
 from core.errors import InvalidInput
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     serve = commands.add_parser(
         "serve-webhooks",
         help="receive Meta's webhooks at /webhooks/meta into the inbox",
@@ -45,6 +45,3 @@ def _worker(args: argparse.Namespace, context: Context) -> int:
 
     run_worker(context.engine, load_webhook_settings())
     return 0
-
-
-EXTRA_COMMANDS.append(register)
