@@ -135,3 +135,32 @@ def load_alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettin
         digest_at=_positive_number(env.get("FLEET_ALERT_DIGEST_AT") or "5", "FLEET_ALERT_DIGEST_AT"),
         sweep_seconds=_positive_number(env.get("FLEET_ALERT_SWEEP_SECONDS") or "30", "FLEET_ALERT_SWEEP_SECONDS"),
     )
+
+
+SYNC_SETTINGS_HELP = {
+    "META_ACCESS_TOKEN": "System-user access token for the Graph API pull sync; sent only in the Authorization "
+    "header, never logged or stored. Environment, or the same key at the top of .streamlit/secrets.toml.",
+    "META_GRAPH_URL": "Graph API base URL with its pinned version; default: https://graph.facebook.com/v25.0.",
+    "META_SYNC_MINUTES": "The worker pulls every WABA from the Graph API this often, in minutes; default: 0 (off).",
+}
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    access_token: str = field(default="", repr=False)
+    graph_url: str = "https://graph.facebook.com/v25.0"
+    every_minutes: int = 0
+
+
+def load_sync_settings(environ: Mapping[str, str] | None = None, secrets_file: Path = SECRETS_FILE) -> SyncSettings:
+    """The pull sync's settings: environment first, then top-level keys of the secrets file."""
+    env = os.environ if environ is None else environ
+    secrets = _secrets(secrets_file)
+    minutes = str(env.get("META_SYNC_MINUTES") or secrets.get("META_SYNC_MINUTES") or "0").strip()
+    if not minutes.isdigit():
+        raise InvalidInput(f"META_SYNC_MINUTES must be a whole number of minutes (0: off), got {minutes!r}.")
+    return SyncSettings(
+        access_token=str(env.get("META_ACCESS_TOKEN") or secrets.get("META_ACCESS_TOKEN") or ""),
+        graph_url=str(env.get("META_GRAPH_URL") or secrets.get("META_GRAPH_URL") or SyncSettings.graph_url),
+        every_minutes=int(minutes),
+    )

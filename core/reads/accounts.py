@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, literal, select
 
 from core import model
-from core.db import MessageTemplate, Portfolio, SubscriptionGroup, Waba, Workspace, WorkspacePortfolio
+from core.db import MessageTemplate, Portfolio, SubscriptionGroup, SyncRun, Waba, Workspace, WorkspacePortfolio
 from core.reads.frame import read_frame
 
 
@@ -64,6 +64,7 @@ def wabas_table(engine: Engine) -> pd.DataFrame:
     templates = (
         select(MessageTemplate.waba_id, func.count().label("templates")).group_by(MessageTemplate.waba_id).subquery()
     )
+    last_sync = select(SyncRun.meta_waba_id, func.max(SyncRun.id).label("id")).group_by(SyncRun.meta_waba_id).subquery()
     query = (
         select(
             Workspace.name.label("workspace"),
@@ -75,13 +76,23 @@ def wabas_table(engine: Engine) -> pd.DataFrame:
             Waba.status,
             func.coalesce(numbers.c.active_numbers, 0).label("active_numbers"),
             literal(model.MAX_NUMBERS_PER_WABA).label("number_limit"),
+            Portfolio.max_phone_numbers_per_waba.label("meta_number_limit"),
             func.coalesce(templates.c.templates, 0).label("templates"),
+            Waba.ban_state,
+            Waba.ban_date,
+            Waba.restrictions,
+            Waba.violation_type,
+            SyncRun.finished_at.label("last_sync"),
+            SyncRun.outcome.label("last_sync_outcome"),
+            SyncRun.retry_after.label("sync_retry_after"),
             Waba.created_at,
         )
         .join(Workspace, Workspace.id == Waba.workspace_id)
         .join(Portfolio, Portfolio.id == Waba.portfolio_id)
         .outerjoin(numbers, numbers.c.waba_id == Waba.id)
         .outerjoin(templates, templates.c.waba_id == Waba.id)
+        .outerjoin(last_sync, last_sync.c.meta_waba_id == Waba.meta_waba_id)
+        .outerjoin(SyncRun, SyncRun.id == last_sync.c.id)
         .order_by(Workspace.name, Waba.name)
     )
     return read_frame(engine, query)

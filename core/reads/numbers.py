@@ -27,6 +27,16 @@ NUMBER_EXPORT_COLUMNS = [
     "messaging_limit_tier",
     "portfolio_messaging_limit",
     "name_status",
+    "health_status",
+    "health_errors",
+    "throughput_level",
+    "code_verification_status",
+    "platform_type",
+    "account_mode",
+    "is_official_business_account",
+    "last_onboarded_time",
+    "name_rejection_reason",
+    "meta_phone_number_id",
     "updated_at",
 ]
 
@@ -94,6 +104,14 @@ def numbers_query(filters: NumberFilters | None = None) -> AnySelect:
             PhoneNumber.name_status,
             PhoneNumber.throughput_level,
             PhoneNumber.meta_phone_number_id,
+            PhoneNumber.health_status,
+            PhoneNumber.health_errors,
+            PhoneNumber.code_verification_status,
+            PhoneNumber.platform_type,
+            PhoneNumber.account_mode,
+            PhoneNumber.is_official_business_account,
+            PhoneNumber.last_onboarded_time,
+            PhoneNumber.name_rejection_reason,
             PhoneNumber.updated_at,
         )
         .select_from(PhoneNumber)

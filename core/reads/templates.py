@@ -29,6 +29,10 @@ def templates_table(engine: Engine, waba_ids: Sequence[str] = ()) -> pd.DataFram
             MessageTemplate.category,
             MessageTemplate.status,
             MessageTemplate.quality_score,
+            MessageTemplate.meta_template_id.label("template_id"),
+            MessageTemplate.previous_category,
+            MessageTemplate.status_reason,
+            MessageTemplate.status_since,
             func.coalesce(senders.c.shared_by_numbers, 0).label("shared_by_numbers"),
             MessageTemplate.updated_at,
         )
