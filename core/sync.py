@@ -9,19 +9,24 @@ refused token stops the run. Each WABA's outcome is kept in `sync_runs` (a dry r
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from core import imports, model, services
+from core import imports, model, services, worker
+from core.config import SyncSettings
 from core.db import Portfolio, SyncRun, Waba, Workspace, WorkspacePortfolio, read_session, write_session
 from core.errors import FleetError, InvalidInput
 from core.graph import GraphClient, GraphError, Throttled, TokenRefused
 from core.imports import meta_numbers
 from core.imports.report import ImportPlan
 from core.model import Actor, Role
+
+SYNC_ACTOR = Actor("meta-sync", Role.ADMIN)  # who the worker's scheduled sync acts as, in the audit log
+log = logging.getLogger("fleet.sync")
 
 UNCHANGED, UPDATED, PREVIEWED, THROTTLED, WAITING, FAILED = (
     "unchanged",
@@ -268,3 +273,22 @@ def _fleet_wabas(engine: Engine) -> dict[str, str]:
             .where(Waba.state == "active")
         )
         return {str(meta_id): str(business) for meta_id, business in rows}
+
+
+def schedule(settings: SyncSettings) -> worker.Periodic | None:
+    """The worker's job syncing every WABA every `META_SYNC_MINUTES` (None when that is 0 or there is no token)."""
+    if settings.every_minutes <= 0:
+        return None
+    if not settings.access_token:
+        log.warning(
+            "META_SYNC_MINUTES is %d but META_ACCESS_TOKEN is not set: no scheduled sync", settings.every_minutes
+        )
+        return None
+
+    def run(engine: Engine, now: datetime) -> None:
+        with GraphClient(settings.access_token, settings.graph_url) as client:
+            report = sync_meta(engine, SYNC_ACTOR, SyncRequest(), client, now=now)
+        for line in report.render_text().splitlines()[: len(report.outcomes) + len(report.notices)]:
+            log.info("sync: %s", line)
+
+    return worker.Periodic("sync with Meta's Graph API", settings.every_minutes * 60.0, run)

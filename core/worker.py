@@ -139,6 +139,12 @@ class Worker:
 def run_worker(engine: Engine, settings: WebhookSettings) -> None:
     """Run until SIGTERM or SIGINT; the batch in progress commits (or rolls back) before the process ends."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from core import sync  # the scheduled Graph API sync, when META_SYNC_MINUTES is set
+    from core.config import load_sync_settings
+
+    job = sync.schedule(load_sync_settings())
+    if job is not None and job not in PERIODIC:
+        PERIODIC.append(job)
     worker = Worker(engine, settings)
     signal.signal(signal.SIGTERM, _stopping(worker))
     signal.signal(signal.SIGINT, _stopping(worker))

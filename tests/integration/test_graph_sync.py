@@ -13,12 +13,14 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select
 from werkzeug import Request, Response
 
+from core.config import SyncSettings
 from core.db import SyncRun, read_session
 from core.graph import GraphClient, Retries, TokenRefused
 from core.reads.accounts import wabas_table
+from core.reads.audit import audit_table
 from core.reads.numbers import numbers_table
 from core.reads.templates import templates_table
-from core.sync import SyncRequest, sync_meta
+from core.sync import SyncRequest, schedule, sync_meta
 from tests.builders import ADMIN
 from tests.fixtures.meta import support
 
@@ -411,3 +413,17 @@ def test_the_command_line_syncs_and_names_an_expired_token(
     graph.answer_once(f"{support.WABA_US}/phone_numbers", 400, {"error": {"message": "Expired", "code": 190}})
     assert main(["sync", "meta", "--waba", support.WABA_US]) == 1
     assert "Meta refused the access token" in capsys.readouterr().err
+
+
+def test_the_worker_syncs_every_n_minutes_only_when_configured(fleet: Engine, graph: FakeGraph) -> None:
+    url = graph.server.url_for(VERSION)
+    assert schedule(SyncSettings(access_token=TOKEN, graph_url=url, every_minutes=0)) is None
+    assert schedule(SyncSettings(access_token="", graph_url=url, every_minutes=15)) is None
+
+    job = schedule(SyncSettings(access_token=TOKEN, graph_url=url, every_minutes=15))
+    assert job is not None
+    job.run(fleet, NOW)
+
+    assert job.every_seconds == 15 * 60
+    assert NEW_NUMBER in numbers_table(fleet)["phone_e164"].tolist()
+    assert "meta-sync" in audit_table(fleet)["actor"].tolist()
