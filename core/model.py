@@ -10,6 +10,7 @@ import enum
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -176,8 +177,11 @@ TIER_DAILY_LIMIT: dict[str, int | None] = {
     "TIER_100K": 100_000,
     "TIER_UNLIMITED": None,
 }
-AT_RISK_QUALITY = frozenset({"YELLOW", "RED"})
-AT_RISK_STATUS = frozenset({"FLAGGED", "RESTRICTED", "RATE_LIMITED", "DISCONNECTED", "BANNED"})
+# A number is at risk when its quality or its status is one of these; the weight says how urgent (2: act now).
+AT_RISK_QUALITY_URGENCY = {"YELLOW": 1, "RED": 2}
+AT_RISK_STATUS_URGENCY = {"FLAGGED": 1, "RESTRICTED": 2, "RATE_LIMITED": 1, "DISCONNECTED": 2, "BANNED": 2}
+AT_RISK_QUALITY = frozenset(AT_RISK_QUALITY_URGENCY)
+AT_RISK_STATUS = frozenset(AT_RISK_STATUS_URGENCY)
 # Below this many daily conversations per sender, a portfolio's shared limit is called low.
 LOW_LIMIT_PER_SENDER = 250
 
@@ -229,6 +233,26 @@ def is_low_portfolio_limit(tier: str | None, sender_count: int) -> bool:
 
 def is_number_at_risk(quality_rating: str | None, status: str | None) -> bool:
     return (quality_rating or "") in AT_RISK_QUALITY or (status or "") in AT_RISK_STATUS
+
+
+def risk_reasons(quality_rating: str | None, status: str | None) -> str:
+    """Why a number is at risk, in words ('' when it is not at risk)."""
+    reasons = []
+    if (quality_rating or "") in AT_RISK_QUALITY:
+        reasons.append(f"quality {quality_rating}")
+    if (status or "") in AT_RISK_STATUS:
+        reasons.append(f"status {status}")
+    return ", ".join(reasons)
+
+
+def at_risk_definition() -> str:
+    """The at-risk rule in words: 'Quality YELLOW or RED, or status FLAGGED, … or BANNED'."""
+    return f"Quality {_either(AT_RISK_QUALITY_URGENCY)}, or status {_either(AT_RISK_STATUS_URGENCY)}"
+
+
+def _either(values: Iterable[str]) -> str:
+    *others, last = values
+    return f"{', '.join(others)} or {last}" if others else last
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -369,8 +393,31 @@ def require_role(actor: Actor, needed: Role, action: str) -> None:
         )
 
 
+# Every download and export (tables as CSV/JSON, the ecosystem diagram as DOT/SVG, the CLI's exports) needs this.
+EXPORT_ROLE = Role.ANALYST
+
+
+def may_export(actor: Actor) -> bool:
+    """Analysts and admins take data away in files; viewers read it on screen only."""
+    return actor.role >= EXPORT_ROLE
+
+
+def require_export_right(actor: Actor, what: str) -> None:
+    require_role(actor, EXPORT_ROLE, f"export {what}")
+
+
+def wabas_fit(active_waba_count: int, added: int = 1) -> bool:
+    """Whether a workspace with `active_waba_count` active WABAs has room for `added` more."""
+    return active_waba_count + added <= MAX_WABAS_PER_WORKSPACE
+
+
+def numbers_fit(active_number_count: int, added: int = 1) -> bool:
+    """Whether a WABA with `active_number_count` active numbers has room for `added` more."""
+    return active_number_count + added <= MAX_NUMBERS_PER_WABA
+
+
 def ensure_can_add_waba(workspace: str, active_waba_count: int) -> None:
-    if active_waba_count >= MAX_WABAS_PER_WORKSPACE:
+    if not wabas_fit(active_waba_count):
         raise WabaLimitReached(
             f"Workspace '{workspace}' already has {active_waba_count} WhatsApp Business Accounts "
             f"(the maximum is {MAX_WABAS_PER_WORKSPACE})."
@@ -385,7 +432,7 @@ def ensure_portfolio_connected(workspace: str, portfolio: str, connected: bool) 
 
 
 def ensure_can_add_number(waba: str, active_number_count: int) -> None:
-    if active_number_count >= MAX_NUMBERS_PER_WABA:
+    if not numbers_fit(active_number_count):
         raise NumberLimitReached(
             f"WhatsApp Business Account '{waba}' already has {active_number_count} sender numbers "
             f"(the maximum is {MAX_NUMBERS_PER_WABA}); archive a subscription group to free a slot."

@@ -67,8 +67,7 @@ if at_risk.empty:
 else:
     explained, page_choice = st.columns([4, 1], vertical_alignment="center")
     explained.caption(
-        "Quality YELLOW or RED, or status FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED, worst first. "
-        "**Select a row to open the number** on the Numbers page."
+        f"{model.at_risk_definition()}, worst first. **Select a row to open the number** on the Numbers page."
     )
     page = paging.table_page(at_risk, "overview_at_risk_page", "at_risk", page_choice)
     picked = tables.table(

@@ -318,7 +318,7 @@ def _plan_wabas(
     for row in new:
         created[row.workspace] += 1
         total = active.get(workspaces[row.workspace], 0) + created[row.workspace]
-        if total > model.MAX_WABAS_PER_WORKSPACE:
+        if not model.wabas_fit(active.get(workspaces[row.workspace], 0), created[row.workspace]):
             plan.errors.append(
                 Problem(
                     row.where,
@@ -371,7 +371,7 @@ def _check_numbers(session: Session, rows: list[SheetRow], wabas: dict[str, flee
         waba = wabas.get(meta_id)
         active = waba.active_numbers if waba else 0
         for position, row in enumerate(waba_rows, start=1):
-            if active + position > model.MAX_NUMBERS_PER_WABA:
+            if not model.numbers_fit(active, position):
                 plan.errors.append(
                     Problem(
                         row.where,

@@ -632,7 +632,7 @@ def _check_caps_and_names(
     added = Counter(listed.meta_waba_id for listed, _, _ in new_groups)
     for meta_id, count in sorted(added.items()):
         waba = wabas[meta_id]
-        if waba.active_numbers + count > model.MAX_NUMBERS_PER_WABA:
+        if not model.numbers_fit(waba.active_numbers, count):
             plan.errors.append(
                 Problem(
                     f"WABA {meta_id}",

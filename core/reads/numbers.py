@@ -206,25 +206,15 @@ def fleet_size(engine: Engine) -> int:
         return int(connection.scalar(select(func.count()).select_from(PhoneNumber)) or 0)
 
 
-# How urgent an at-risk value is, to put the worst numbers at the top of the list (0: not at risk).
-_URGENCY = {"RED": 2, "YELLOW": 1, "BANNED": 2, "DISCONNECTED": 2, "RESTRICTED": 2, "FLAGGED": 1, "RATE_LIMITED": 1}
-
-
-def risk_reasons(quality_rating: str | None, status: str | None) -> str:
-    """Why a number is on the at-risk list, in words ('' when it is not at risk)."""
-    reasons = []
-    if (quality_rating or "") in model.AT_RISK_QUALITY:
-        reasons.append(f"quality {quality_rating}")
-    if (status or "") in model.AT_RISK_STATUS:
-        reasons.append(f"status {status}")
-    return ", ".join(reasons)
-
-
 def at_risk_numbers(numbers: pd.DataFrame) -> pd.DataFrame:
     """Numbers of active groups that are at risk (quality or status), worst first, with the reason."""
     active = numbers.loc[(numbers["group_state"] == "active") & numbers["at_risk"].astype(bool)].copy()
-    active["reason"] = [risk_reasons(q, s) for q, s in zip(active["quality_rating"], active["status"], strict=True)]
-    urgency = active["quality_rating"].map(_URGENCY).fillna(0) + active["status"].map(_URGENCY).fillna(0)
+    active["reason"] = [
+        model.risk_reasons(q, s) for q, s in zip(active["quality_rating"], active["status"], strict=True)
+    ]
+    urgency = active["quality_rating"].map(model.AT_RISK_QUALITY_URGENCY).fillna(0) + active["status"].map(
+        model.AT_RISK_STATUS_URGENCY
+    ).fillna(0)
     return (
         active.assign(_urgency=urgency)
         .sort_values(["_urgency", "workspace", "waba", "phone_e164"], ascending=[False, True, True, True])

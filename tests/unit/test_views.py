@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from core import services
-from core.model import normalize_phone_number
+from core.model import normalize_phone_number, risk_reasons
 from core.reads.accounts import low_limit_portfolios, portfolios_table, waba_capacity, waba_choices, wabas_table
 from core.reads.audit import audit_filter_options
-from core.reads.numbers import at_risk_numbers, health_counts, numbers_table, risk_reasons
+from core.reads.numbers import at_risk_numbers, health_counts, numbers_table
 from core.reads.phone_regions import phone_regions
 from core.reads.subscriptions import archived_groups, groups_table, reattachable_numbers
 from tests.builders import ADMIN, fill_waba, waba
