@@ -56,6 +56,8 @@ def retried_on_conflict(unit_of_work: Callable[P, T]) -> Callable[P, T]:
     """Run a unit of work again (up to MAX_ATTEMPTS in all) when the database aborted it as a deadlock victim or
     for a serialization failure; after the last attempt, a WriteConflict says so in one line."""
 
+    name = getattr(unit_of_work, "__qualname__", type(unit_of_work).__name__)
+
     @functools.wraps(unit_of_work)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -69,9 +71,7 @@ def retried_on_conflict(unit_of_work: Callable[P, T]) -> Callable[P, T]:
                         f"Other changes to the same accounts kept colliding with this one ({MAX_ATTEMPTS} attempts); "
                         "nothing was written. Try again."
                     ) from error
-                _log.warning(
-                    "%s: %s; attempt %d of %d", unit_of_work.__qualname__, _first_line(error), attempt + 1, MAX_ATTEMPTS
-                )
+                _log.warning("%s: %s; attempt %d of %d", name, _first_line(error), attempt + 1, MAX_ATTEMPTS)
                 time.sleep(random.uniform(0, 0.05 * attempt))  # apart, so the same pair does not collide again
         raise AssertionError("unreachable")
 
