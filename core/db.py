@@ -264,6 +264,8 @@ class NumberHealthSnapshot(Base):
     # (PostgreSQL) or before the transaction ends (SQLite), and corrected when a late snapshot arrives before it:
     # see core.health_history.
     quality_changed: Mapped[bool | None] = mapped_column(Boolean)
+    # SHA-256 over the recorded values and the hash of the number's previous snapshot (core.chains).
+    chain_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AuditEntry(Base):
@@ -278,6 +280,25 @@ class AuditEntry(Base):
     object_key: Mapped[str] = mapped_column(Name)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 over the recorded values and the hash of the entry before it (core.chains).
+    chain_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class AuditChainHead(Base):
+    """One row: the hash of the audit log's last entry; appenders lock it, so the log is one chain."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HistoryChainHead(Base):
+    """The hash of a number's last health snapshot; appenders lock it, so each number's history is one chain."""
+
+    __tablename__ = "history_chain_heads"
+    phone_number_id: Mapped[int] = mapped_column(ForeignKey("phone_numbers.id"), primary_key=True)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class User(Base):

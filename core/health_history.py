@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, event, or_, select, update
+from sqlalchemy import Connection, Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import NumberHealthSnapshot
@@ -77,16 +77,6 @@ def flag_quality_changes(connection: Connection) -> None:
 
 
 def record_snapshot(session: Session, snapshot: NumberHealthSnapshot) -> None:
-    """One snapshot through the ORM (a manual change); flagged with the others of its unit of work when it commits."""
+    """One snapshot through the ORM (a manual change): written at the end of its number's chain and flagged with
+    the others of its unit of work when it commits (core.chains)."""
     session.add(snapshot)
-    session.info[_UNFLAGGED] = True
-
-
-_UNFLAGGED = "fleet_unflagged_snapshots"
-
-
-@event.listens_for(Session, "before_commit")
-def _flag_before_commit(session: Session) -> None:
-    if session.info.pop(_UNFLAGGED, False):
-        session.flush()
-        flag_quality_changes(session.connection())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
-from core import model
+from core import chains, model
 from core.db import NumberHealthSnapshot, PhoneNumber, SubscriptionGroup, Waba, Workspace, WorkspacePortfolio
 
 
@@ -79,4 +79,57 @@ def find_violations(engine: Engine) -> list[str]:
                     violations.append(f"Number {e164} is not stored in E.164.")
             except model.InvalidPhoneNumber as error:
                 violations.append(f"Number {e164} is not a possible phone number: {error}")
+        violations += missing_guards(connection)
+        violations += chains.find_breaks(connection)
         return violations
+
+
+# The tables whose rows are history, and the triggers that keep them (migrations 0001, 0005 and 0010).
+HISTORY_TABLES = (
+    "workspaces",
+    "portfolios",
+    "workspace_portfolios",
+    "wabas",
+    "phone_numbers",
+    "subscription_groups",
+    "message_templates",
+    "number_health_snapshots",
+    "audit_log",
+    "field_event_times",
+    "audit_chain_head",
+    "history_chain_heads",
+)
+GUARDS = (
+    *((table, f"{table}_no_delete") for table in HISTORY_TABLES),
+    ("audit_log", "audit_log_no_update"),
+    ("number_health_snapshots", "number_health_snapshots_no_update"),
+    ("phone_numbers", "phone_numbers_e164_fixed"),
+)
+POSTGRESQL_GUARDS = tuple((table, f"{table}_no_truncate") for table in HISTORY_TABLES)
+
+
+def missing_guards(connection: Connection) -> list[str]:
+    """Each trigger that keeps history and is missing, or disabled (PostgreSQL), one line each."""
+    if connection.dialect.name == "postgresql":
+        expected = GUARDS + POSTGRESQL_GUARDS
+        found = {
+            (table, name): enabled
+            for table, name, enabled in connection.execute(
+                text(
+                    "SELECT c.relname, t.tgname, t.tgenabled IN ('O', 'A') FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+                )
+            )
+        }
+    else:
+        expected = GUARDS
+        triggers = connection.execute(text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"))
+        found = dict.fromkeys(((table, name) for table, name in triggers.tuples()), True)
+    problems = []
+    for table, name in expected:
+        if (table, name) not in found:
+            problems.append(f"Trigger {name} on {table} is missing: the database no longer keeps that history.")
+        elif not found[(table, name)]:
+            problems.append(f"Trigger {name} on {table} is disabled: the database no longer keeps that history.")
+    return problems

@@ -12,13 +12,15 @@ from operator import itemgetter
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Engine, Integer, func, inspect, select, text
+from sqlalchemy import Engine, Integer, LargeBinary, func, inspect, select, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from core import chains
 from core.bulk import Memo
 from core.db import (
     AuditEntry,
     Base,
+    HistoryChainHead,
     MessageTemplate,
     NumberHealthSnapshot,
     PhoneNumber,
@@ -182,10 +184,15 @@ def seed(engine: Engine, shape: FleetShape, *, now: datetime | None = None) -> S
         if connection.scalar(select(func.count()).select_from(Workspace)):
             raise InvalidInput("The database already holds a fleet; seed only an empty database.")
     rows = _FleetBuilder(shape, now).build()
+    audit = rows.pop(AuditEntry)
+    heads: dict[int, bytes] = {}
+    chains.chain_snapshots(rows[NumberHealthSnapshot], heads)
+    rows[HistoryChainHead] = [{"phone_number_id": n, "last_hash": h} for n, h in heads.items()]
     with engine.begin() as connection:
         for table, table_rows in rows.items():
             with _indexes_built_after_load(connection, table, len(table_rows)):
                 _bulk_insert(connection, table, table_rows)
+        chains.append_audit(connection, audit)
         if is_postgresql(engine):
             # Rows were written with explicit ids: move each id sequence past them (link tables have none).
             for table in (t for t in rows if "id" in t.__table__.c):
@@ -269,7 +276,14 @@ def _converter(dialect: Any, column: Any, postgresql: bool) -> Callable[[Any], A
         return Memo(bind).__getitem__ if isinstance(column.type, UTCDateTime) and bind else None
     if isinstance(column.type, Integer):
         return Memo(_copy_text).__getitem__ if column.nullable else str
+    if isinstance(column.type, LargeBinary):
+        return _copy_bytes  # hashes: no two alike
     return Memo(_copy_text).__getitem__
+
+
+def _copy_bytes(value: bytes | None) -> str:
+    """Bytes in PostgreSQL's COPY text format (bytea's hex input, its backslash escaped)."""
+    return "\\N" if value is None else "\\\\x" + value.hex()
 
 
 def _copy_text(value: Any) -> str:

@@ -11,11 +11,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import health_history, model
+from core import chains, health_history, model
 from core.config import Settings
 from core.contention import lock_workspaces_then_wabas, retried_on_conflict
 from core.db import (
-    AuditEntry,
     MessageTemplate,
     NumberHealthSnapshot,
     PhoneNumber,
@@ -78,17 +77,22 @@ def record_audit(
     after: dict[str, Any] | None = None,
     now: datetime,
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=_fit(actor.name, model.MAX_NAME_LENGTH),
-            action=action,
-            object_type=object_type,
-            # A key built from names ('workspace ↔ portfolio') may outgrow its column; the values stay whole in `after`.
-            object_key=_fit(object_key, model.MAX_NAME_LENGTH),
-            before=audit_json(before),
-            after=audit_json(after),
-        )
+    """An audit entry, appended to the audit chain when the unit of work commits (core.chains)."""
+    chains.defer_audit(
+        session,
+        [
+            {
+                "at": now,
+                "actor": _fit(actor.name, model.MAX_NAME_LENGTH),
+                "action": action,
+                "object_type": object_type,
+                # A key built from names ('workspace ↔ portfolio') may outgrow its column; the values stay whole in
+                # `after`.
+                "object_key": _fit(object_key, model.MAX_NAME_LENGTH),
+                "before": audit_json(before),
+                "after": audit_json(after),
+            }
+        ],
     )
 
 

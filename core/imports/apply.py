@@ -11,12 +11,10 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import bulk, health_history
+from core import bulk, chains
 from core.db import (
-    AuditEntry,
     FieldEventTime,
     MessageTemplate,
-    NumberHealthSnapshot,
     PhoneNumber,
     Portfolio,
     SubscriptionGroup,
@@ -43,7 +41,8 @@ TABLES: dict[str, Any] = {
 
 
 def apply_plan(session: Session, actor: Actor, plan: ImportPlan, *, now: datetime) -> None:
-    """Write everything the plan says, with its audit entries; the caller's unit of work commits or rolls back."""
+    """Write everything the plan says, with its audit entries; the caller's unit of work commits or rolls back (its
+    history and audit rows are appended to their chains as it commits)."""
     audit = _Audit(actor, now)
     _connect_portfolios(session, plan, audit)
     waba_ids = _create_wabas(session, plan, audit)
@@ -58,7 +57,7 @@ def apply_plan(session: Session, actor: Actor, plan: ImportPlan, *, now: datetim
         f"{plan.kind}: {plan.source}"[:200],
         after={"source": plan.source, "kind": plan.kind, "rows": plan.rows_read, **plan.summary()},
     )
-    insert_rows(session, table_of(AuditEntry), audit.rows)
+    chains.defer_audit(session, audit.rows)
 
 
 class _Audit:
@@ -267,14 +266,13 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
         }
         for s in plan.snapshots
     ]
-    insert_rows(session, table_of(NumberHealthSnapshot), rows)
-    if rows:
-        health_history.flag_quality_changes(session.connection())
+    # Appended to each number's chain, then flagged, when the unit of work commits (core.chains).
+    chains.defer_snapshots(session, rows)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Every row a plan inserts or updates goes through this or `execute_rows` (`core.bulk`), in the open
-    transaction; only the quality flags that follow the history rows are set by statements of their own."""
+    transaction, but for history and audit rows (`core.chains`, at commit)."""
     bulk.insert_many(session.connection(), table, rows)
 
 
