@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ BATCH_SIZE = 200
 MAX_ERROR_CHARS = 2000
 WORKER = Actor(name="meta-webhooks", role=Role.ADMIN)
 INBOX_LEASE = "webhook-inbox"
+
+log = logging.getLogger("fleet.worker")
 
 
 class Pending:
@@ -111,13 +114,17 @@ def apply_due(
     """Apply the due deliveries, oldest first, in one transaction; when that batch fails, each alone, so one bad
     delivery is kept with its error without holding up the others."""
     result = BatchResult()
+    if not _due_ids(engine, now, 1):  # an idle worker asks often: without taking SQLite's write lock
+        return result
     try:
         with write_session(engine) as session:
             due = _claim(session, now, batch_size)
-            if not due:
+            if not due:  # other workers took them
+                leave_fleet_unchanged(session)
                 return result
             _apply(session, actor, due, now, result)
-    except Exception:  # any failure of the batch: find the delivery that caused it, one at a time
+    except Exception as error:  # any failure of the batch: find the delivery that caused it, one at a time
+        log.warning("a batch failed (%s); applying its deliveries one at a time", _error_text(error).splitlines()[0])
         result = BatchResult()
         for delivery_id in _due_ids(engine, now, batch_size):
             _apply_alone(engine, actor, delivery_id, now=now, max_attempts=max_attempts, result=result)
