@@ -9,9 +9,11 @@ from functools import partial
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from core import deployment
+from core.config import load_settings
 from core.errors import FleetError
 from core.model import Actor, Role
-from pages.kit import acting_user, database, shell, text
+from pages.kit import acting_user, database, shell, text, unexpected_errors
 
 st.set_page_config(page_title="WABA Fleet", page_icon=":material/forum:", layout="wide")
 
@@ -89,14 +91,43 @@ MENUS: dict[str, Callable[[], Menu]] = {
 }
 
 
-database.engine()  # the schema is brought up to date before any page reads
-if acting_user.auth_enabled() and not st.user.get("is_logged_in"):
-    st.navigation(menu("signed out"), position="hidden").run()
-else:
+def refuse_unsafe_exposure() -> None:
+    """Closed by default: local mode serves this machine only (see core.deployment)."""
+    reason = deployment.unsafe_exposure(
+        st.get_option("server.address"), sign_in=acting_user.auth_enabled(), settings=load_settings()
+    )
+    if reason:
+        st.title("WABA Fleet")
+        st.error(text.literal(reason), icon=":material/lock:")
+        st.stop()
+
+
+def identity_refused(error: FleetError) -> None:
+    """Who this is cannot be worked out (an unverified e-mail, a malformed [roles] section): say why, rather than
+    guess a role, and let a signed-in user sign out to try another account."""
+    st.title("WABA Fleet")
+    st.error(f"Cannot work out who you are: {text.literal(error)}", icon=":material/error:")
+    if acting_user.auth_enabled():
+        st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
+    st.stop()
+
+
+def run() -> None:
+    refuse_unsafe_exposure()
+    database.engine()  # the schema is brought up to date before any page reads
+    if acting_user.auth_enabled() and not st.user.get("is_logged_in"):
+        st.navigation(menu("signed out"), position="hidden").run()
+        return
     try:
         current = acting_user.current_actor()
-    except FleetError as error:  # e.g. a malformed [roles] section: say so rather than guess a role
-        st.error(f"Cannot work out who you are: {text.literal(error)}", icon=":material/error:")
-        st.stop()
+    except FleetError as error:
+        identity_refused(error)
+        return
     identity_sidebar(current)
-    navigation(current).run()
+    page = navigation(current)
+    with unexpected_errors.shown_by_id(f"page {page.title}"):
+        page.run()
+
+
+with unexpected_errors.shown_by_id("app.py"):
+    run()

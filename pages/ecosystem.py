@@ -81,25 +81,4 @@ st.caption(
     f"WABAs numbers used of {model.MAX_NUMBERS_PER_WABA}."
 )
 
-dot_column, svg_column = st.columns(2)
-dot_column.download_button(
-    "Download DOT",
-    data=drawn.dot.encode("utf-8"),
-    file_name=downloads.export_file_name("ecosystem", "dot"),
-    mime="text/vnd.graphviz",
-    key="ecosystem_download_dot",
-    on_click="ignore",
-    icon=":material/download:",
-)
-if diagram.svg_available():
-    svg_column.download_button(
-        "Download SVG",
-        data=lambda: diagram.render_svg(drawn.dot),  # laid out only when asked for
-        file_name=downloads.export_file_name("ecosystem", "svg"),
-        mime="image/svg+xml",
-        key="ecosystem_download_svg",
-        on_click="ignore",
-        icon=":material/image:",
-    )
-else:
-    svg_column.caption(diagram.SVG_UNAVAILABLE)
+downloads.diagram_downloads(drawn.dot)

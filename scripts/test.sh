@@ -13,4 +13,5 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     || echo "could not install ${missing[*]}; their tests skip unless FLEET_REQUIRE_BROWSER=1 / FLEET_REQUIRE_GRAPHVIZ=1"
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy core pages app.py
 .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import streamlit as st
 
-from core import identity, services
+from core import identity, model, services
 from core.config import load_settings
 from core.model import Actor, Role
-from pages.kit.database import engine, engine_for, secrets
-from pages.kit.freshness import read_key
+from pages.kit.database import engine, secrets
 
 
 def auth_enabled() -> bool:
@@ -19,19 +15,19 @@ def auth_enabled() -> bool:
     return bool(secrets().get("auth"))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _signed_in_actor(url: str, fresh: str, who: str, roles: Mapping[str, Any]) -> Actor:
-    return identity.resolve_signed_in_actor(engine_for(url), who, identity.RoleMapping.from_config(roles))
-
-
 def current_actor() -> Actor:
-    """The acting user: the signed-in user (role from the users table or [roles]) or the local-mode user."""
+    """The acting user: the signed-in user (role from the users table or [roles]) or the local-mode user.
+
+    A signed-in user's role is read on every run (one indexed row), so a role an admin changes counts from the
+    next rerun; every write reads it again inside its transaction anyway."""
+    settings = load_settings()
     if auth_enabled():
         if not st.user.get("is_logged_in"):
             return Actor(name="(signed out)", role=Role.VIEWER)
-        who = identity.signed_in_identity(dict(st.user))
-        return _signed_in_actor(*read_key(), who, secrets().get("roles", {}))
-    return services.resolve_local_actor(engine(), load_settings())
+        who = identity.signed_in_identity(dict(st.user), provider_verifies_email=settings.provider_verifies_email)
+        roles = identity.RoleMapping.from_config(secrets().get("roles", {}))
+        return identity.resolve_signed_in_actor(engine(), who, roles)
+    return services.resolve_local_actor(engine(), settings)
 
 
 def is_admin() -> bool:
@@ -39,4 +35,4 @@ def is_admin() -> bool:
 
 
 def can_export() -> bool:
-    return current_actor().role >= Role.ANALYST
+    return model.may_export(current_actor())

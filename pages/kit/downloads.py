@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from core import diagram
 from core.exports import to_csv_bytes, to_json_bytes
 from pages.kit.acting_user import can_export
 from pages.kit.freshness import read_key
@@ -41,6 +42,34 @@ def csv_download(
         key=key,
         on_click="ignore",
         icon=":material/download:",
+    )
+
+
+def diagram_downloads(dot: str) -> None:
+    """The diagram drawn, as DOT and SVG files (analysts and admins only, like every download)."""
+    if not can_export():
+        return
+    dot_column, svg_column = st.columns(2)
+    dot_column.download_button(
+        "Download DOT",
+        data=dot.encode("utf-8"),
+        file_name=export_file_name("ecosystem", "dot"),
+        mime="text/vnd.graphviz",
+        key="ecosystem_download_dot",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    if not diagram.svg_available():
+        svg_column.caption(diagram.SVG_UNAVAILABLE)
+        return
+    svg_column.download_button(
+        "Download SVG",
+        data=lambda: diagram.render_svg(dot),  # laid out only when asked for
+        file_name=export_file_name("ecosystem", "svg"),
+        mime="image/svg+xml",
+        key="ecosystem_download_svg",
+        on_click="ignore",
+        icon=":material/image:",
     )
 
 

@@ -20,6 +20,11 @@ AUTH = {
 ADMIN_ONLY_PAGES = ["pages/audit.py", "pages/import_data.py", "pages/users.py"]
 
 
+def verified(email: str) -> dict[str, object]:
+    """What st.user holds for a user whose provider vouches for their e-mail."""
+    return {"is_logged_in": True, "email": email, "email_verified": True, "sub": f"sub-{email}"}
+
+
 def signed_in_app(user: dict[str, object], roles: dict[str, list[str]] | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.secrets = {"auth": dict(AUTH), "roles": roles or {}}
@@ -82,6 +87,16 @@ def test_only_analysts_and_admins_download_numbers(demo_db, open_page, role, dow
     assert len(at.download_button) == downloads
 
 
+@pytest.mark.parametrize(
+    ("role", "downloads"), [("viewer", []), ("analyst", ["Download DOT"]), ("admin", ["Download DOT"])]
+)
+def test_only_analysts_and_admins_download_the_ecosystem_diagram(demo_db, open_page, role, downloads):
+    at = open_page("ecosystem.py", role=role)
+
+    assert [button.proto.label for button in at.get("download_button")][:1] == downloads
+    assert exceptions(at) == []
+
+
 def test_signed_out_visitor_sees_only_the_sign_in_button(demo_db):
     at = signed_in_app({"is_logged_in": False})
 
@@ -91,7 +106,9 @@ def test_signed_out_visitor_sees_only_the_sign_in_button(demo_db):
 
 
 def test_signed_in_stranger_is_a_viewer(demo_db):
-    at = signed_in_app({"is_logged_in": True, "email": "Stranger@Example.com", "name": "Stranger"})
+    at = signed_in_app(
+        {"is_logged_in": True, "email": "Stranger@Example.com", "email_verified": True, "name": "Stranger"}
+    )
 
     assert "Signed in as **stranger@example.com** (viewer)" in texts(at.sidebar.caption)
     assert "Sign out" in labels(at.sidebar.button)
@@ -102,8 +119,8 @@ def test_signed_in_stranger_is_a_viewer(demo_db):
 def test_configured_mapping_gives_roles_by_address_and_domain(demo_db):
     roles = {"admins": ["boss@example.com"], "analysts": ["@marketing.example.com"]}
 
-    boss = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, roles)
-    analyst = signed_in_app({"is_logged_in": True, "email": "ann@marketing.example.com"}, roles)
+    boss = signed_in_app(verified("boss@example.com"), roles)
+    analyst = signed_in_app(verified("ann@marketing.example.com"), roles)
 
     assert "Signed in as **boss@example.com** (admin)" in texts(boss.sidebar.caption)
     assert "Signed in as **ann@marketing.example.com** (analyst)" in texts(analyst.sidebar.caption)
@@ -114,7 +131,7 @@ def test_configured_mapping_gives_roles_by_address_and_domain(demo_db):
 def test_users_table_decides_before_the_mapping(demo_db):
     services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="analyst")
 
-    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, {"admins": ["boss@example.com"]})
+    at = signed_in_app(verified("boss@example.com"), {"admins": ["boss@example.com"]})
 
     assert "Signed in as **boss@example.com** (analyst)" in texts(at.sidebar.caption)
 
@@ -128,7 +145,7 @@ def test_admin_gives_a_user_a_role_on_the_users_page(demo_db, open_page):
 
     assert "User 'ann@example.com' is now analyst." in texts(at.toast)
     assert table(at, "users_table")[["name", "role"]].values.tolist() == [["ann@example.com", "analyst"]]
-    signed_in = signed_in_app({"is_logged_in": True, "email": "ann@example.com"})
+    signed_in = signed_in_app(verified("ann@example.com"))
     assert "Signed in as **ann@example.com** (analyst)" in texts(signed_in.sidebar.caption)
 
 
@@ -148,8 +165,51 @@ def test_first_visit_to_a_page_goes_through_the_app(demo_db, monkeypatch):
 
 
 def test_a_malformed_roles_section_is_reported_not_guessed(demo_db):
-    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com"}, {"owners": ["boss@example.com"]})
+    at = signed_in_app(verified("boss@example.com"), {"owners": ["boss@example.com"]})
 
     assert exceptions(at) == []
     assert "Unknown key(s) in the [roles] configuration: owners" in texts(at.error)[0]
     assert not at.dataframe
+
+
+@pytest.mark.parametrize("verified_claim", [False, "false"])
+def test_an_email_the_provider_has_not_verified_is_refused_with_a_way_out(demo_db, verified_claim):
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="admin")
+
+    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com", "email_verified": verified_claim})
+
+    assert exceptions(at) == []
+    assert "boss@example.com is not verified" in texts(at.error)[0]
+    assert labels(at.button) == ["Sign out"]
+    assert not at.dataframe
+    assert not at.metric
+
+
+def test_without_the_claim_a_user_is_known_by_their_subject(demo_db):
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="admin")
+
+    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com", "sub": "google-oauth2|42"})
+
+    assert "Signed in as **google-oauth2|42** (viewer)" in texts(at.sidebar.caption)
+
+
+def test_a_provider_that_verifies_every_address_is_trusted_when_configured(demo_db, monkeypatch):
+    monkeypatch.setenv("FLEET_PROVIDER_VERIFIES_EMAIL", "1")
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="admin")
+
+    at = signed_in_app({"is_logged_in": True, "email": "boss@example.com", "sub": "google-oauth2|42"})
+
+    assert "Signed in as **boss@example.com** (admin)" in texts(at.sidebar.caption)
+
+
+def test_a_role_change_counts_from_the_next_rerun(demo_db):
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="admin")
+    at = signed_in_app(verified("boss@example.com"))
+    assert "Signed in as **boss@example.com** (admin)" in texts(at.sidebar.caption)
+
+    services.set_user_role(demo_db, ADMIN, name="boss@example.com", role="viewer")
+    at.run()
+
+    assert "Signed in as **boss@example.com** (viewer)" in texts(at.sidebar.caption)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/users.py")

@@ -7,6 +7,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,7 +17,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-_NEW_COLUMNS = {
+_NEW_COLUMNS: dict[str, list[sa.Column[Any]]] = {
     "wabas": [
         sa.Column("ban_date", sa.String(length=40), nullable=True),
         sa.Column("restrictions", sa.Text(), nullable=True),
