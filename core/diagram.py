@@ -167,78 +167,9 @@ def build_diagram(
     collapsed = tuple(w for w in collapsible if w not in set(expanded))
     writer = _DotWriter()
     writer.header(_title(scope, view))
-    workspace_ids = {name: writer.new_id("ws") for name in sorted(view.workspaces["workspace"])}
-    for row in view.workspaces.sort_values("workspace").itertuples(index=False):
-        writer.node(
-            workspace_ids[row.workspace],
-            label=label("Workspace", row.workspace, f"WABAs {row.wabas}/{model.MAX_WABAS_PER_WORKSPACE}"),
-            shape='"box3d"',
-            style='"filled"',
-            fillcolor='"#E8EEF4"',
-            tooltip=quote(f"Workspace {row.workspace}", None),
-        )
-    portfolio_ids: dict[str, str] = {}
-    waba_ids: dict[str, str] = {}
-    # Plain tuples, grouped once: a 10,000-number fleet is drawn without a pandas operation per WABA.
-    groups_by_waba: dict[str, list[Any]] = defaultdict(list)
-    for number in view.groups.sort_values(["group_state", "phone_e164"]).itertuples(index=False):
-        groups_by_waba[str(number.waba_id)].append(number)
-    wabas_by_portfolio: dict[str, list[Any]] = defaultdict(list)
-    for waba in view.wabas.sort_values(["waba", "waba_id"]).itertuples(index=False):
-        wabas_by_portfolio[str(waba.portfolio_id)].append(waba)
-    for portfolio in view.portfolios.sort_values(["portfolio", "portfolio_id"]).itertuples(index=False):
-        pid = portfolio_ids[portfolio.portfolio_id] = writer.new_id("pf")
-        writer.open_cluster(
-            f"cluster_{pid}",
-            label(
-                f"Business portfolio: {portfolio.portfolio}",
-                "Its WABAs share user access and catalogs",
-            ),
-        )
-        writer.node(
-            pid,
-            label=label(
-                portfolio.portfolio,
-                f"id {portfolio.portfolio_id}",
-                f"shared limit {portfolio.messaging_limit or 'not set'} · {portfolio.active_numbers} senders",
-            ),
-            shape='"folder"',
-            style='"filled"',
-            fillcolor='"#F4F1E8"',
-            tooltip=quote(f"Business portfolio {portfolio.portfolio} ({portfolio.portfolio_id})", None),
-        )
-        for waba in wabas_by_portfolio.get(str(portfolio.portfolio_id), []):
-            wid = waba_ids[waba.waba_id] = writer.new_id("waba")
-            archived = waba.state != "active"
-            writer.node(
-                wid,
-                label=label(
-                    f"WABA: {waba.waba}" + (" (archived)" if archived else ""),
-                    f"numbers {waba.active_numbers}/{model.MAX_NUMBERS_PER_WABA} · templates {waba.templates}",
-                ),
-                style='"rounded,filled,dashed"' if archived else '"rounded,filled"',
-                fillcolor='"#FFFFFF"',
-                tooltip=quote(f"WhatsApp Business Account {waba.waba} ({waba.waba_id})", None),
-            )
-            writer.edge(pid, wid, style='"invis"')
-            numbers = groups_by_waba.get(str(waba.waba_id), [])
-            if numbers and str(waba.waba_id) in collapsed:
-                writer.summary(wid, numbers)
-            else:
-                for number in numbers:
-                    writer.number(wid, number)
-        writer.close_cluster()
-    for connection in view.connections.itertuples(index=False):
-        if connection.workspace in workspace_ids and connection.portfolio_id in portfolio_ids:
-            writer.edge(
-                workspace_ids[connection.workspace],
-                portfolio_ids[connection.portfolio_id],
-                style='"dashed"',
-                tooltip='"portfolio connected to the workspace"',
-            )
-    for waba in view.wabas.itertuples(index=False):
-        if waba.workspace in workspace_ids and waba.waba_id in waba_ids:
-            writer.edge(workspace_ids[waba.workspace], waba_ids[waba.waba_id], tooltip='"WABA of the workspace"')
+    workspace_ids = _draw_workspaces(writer, view.workspaces)
+    portfolio_ids, waba_ids = _draw_portfolios(writer, view, set(collapsed))
+    _draw_links(writer, view, workspace_ids, portfolio_ids, waba_ids)
     writer.legend()
     return Diagram(
         dot=writer.text(),
@@ -251,6 +182,106 @@ def build_diagram(
             "numbers": len(view.groups),
         },
     )
+
+
+def _draw_workspaces(writer: _DotWriter, workspaces: pd.DataFrame) -> dict[str, str]:
+    """One node per workspace with the WABAs it uses of its cap; returns the node id of each workspace name."""
+    workspace_ids = {name: writer.new_id("ws") for name in sorted(workspaces["workspace"])}
+    for row in workspaces.sort_values("workspace").itertuples(index=False):
+        writer.node(
+            workspace_ids[row.workspace],
+            label=label("Workspace", row.workspace, f"WABAs {row.wabas}/{model.MAX_WABAS_PER_WORKSPACE}"),
+            shape='"box3d"',
+            style='"filled"',
+            fillcolor='"#E8EEF4"',
+            tooltip=quote(f"Workspace {row.workspace}", None),
+        )
+    return workspace_ids
+
+
+def _draw_portfolios(writer: _DotWriter, view: _View, collapsed: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """One cluster per portfolio holding its WABAs and their numbers; returns the portfolio and WABA node ids."""
+    portfolio_ids: dict[str, str] = {}
+    waba_ids: dict[str, str] = {}
+    # Plain tuples, grouped once: a 10,000-number fleet is drawn without a pandas operation per WABA.
+    groups_by_waba: dict[str, list[Any]] = defaultdict(list)
+    for number in view.groups.sort_values(["group_state", "phone_e164"]).itertuples(index=False):
+        groups_by_waba[str(number.waba_id)].append(number)
+    wabas_by_portfolio: dict[str, list[Any]] = defaultdict(list)
+    for waba in view.wabas.sort_values(["waba", "waba_id"]).itertuples(index=False):
+        wabas_by_portfolio[str(waba.portfolio_id)].append(waba)
+    for portfolio in view.portfolios.sort_values(["portfolio", "portfolio_id"]).itertuples(index=False):
+        pid = portfolio_ids[portfolio.portfolio_id] = writer.new_id("pf")
+        _open_portfolio(writer, pid, portfolio)
+        for waba in wabas_by_portfolio.get(str(portfolio.portfolio_id), []):
+            wid = waba_ids[waba.waba_id] = writer.new_id("waba")
+            _draw_waba(writer, pid, wid, waba, groups_by_waba.get(str(waba.waba_id), []), collapsed)
+        writer.close_cluster()
+    return portfolio_ids, waba_ids
+
+
+def _open_portfolio(writer: _DotWriter, pid: str, portfolio: Any) -> None:
+    writer.open_cluster(
+        f"cluster_{pid}",
+        label(
+            f"Business portfolio: {portfolio.portfolio}",
+            "Its WABAs share user access and catalogs",
+        ),
+    )
+    writer.node(
+        pid,
+        label=label(
+            portfolio.portfolio,
+            f"id {portfolio.portfolio_id}",
+            f"shared limit {portfolio.messaging_limit or 'not set'} · {portfolio.active_numbers} senders",
+        ),
+        shape='"folder"',
+        style='"filled"',
+        fillcolor='"#F4F1E8"',
+        tooltip=quote(f"Business portfolio {portfolio.portfolio} ({portfolio.portfolio_id})", None),
+    )
+
+
+def _draw_waba(writer: _DotWriter, pid: str, wid: str, waba: Any, numbers: list[Any], collapsed: set[str]) -> None:
+    """A WABA's node under its portfolio, then its numbers one by one, or one summary node when collapsed."""
+    archived = waba.state != "active"
+    writer.node(
+        wid,
+        label=label(
+            f"WABA: {waba.waba}" + (" (archived)" if archived else ""),
+            f"numbers {waba.active_numbers}/{model.MAX_NUMBERS_PER_WABA} · templates {waba.templates}",
+        ),
+        style='"rounded,filled,dashed"' if archived else '"rounded,filled"',
+        fillcolor='"#FFFFFF"',
+        tooltip=quote(f"WhatsApp Business Account {waba.waba} ({waba.waba_id})", None),
+    )
+    writer.edge(pid, wid, style='"invis"')
+    if numbers and str(waba.waba_id) in collapsed:
+        writer.summary(wid, numbers)
+    else:
+        for number in numbers:
+            writer.number(wid, number)
+
+
+def _draw_links(
+    writer: _DotWriter,
+    view: _View,
+    workspace_ids: dict[str, str],
+    portfolio_ids: dict[str, str],
+    waba_ids: dict[str, str],
+) -> None:
+    """Workspace → connected portfolio (dashed) and workspace → its WABA edges, between nodes in view."""
+    for connection in view.connections.itertuples(index=False):
+        if connection.workspace in workspace_ids and connection.portfolio_id in portfolio_ids:
+            writer.edge(
+                workspace_ids[connection.workspace],
+                portfolio_ids[connection.portfolio_id],
+                style='"dashed"',
+                tooltip='"portfolio connected to the workspace"',
+            )
+    for waba in view.wabas.itertuples(index=False):
+        if waba.workspace in workspace_ids and waba.waba_id in waba_ids:
+            writer.edge(workspace_ids[waba.workspace], waba_ids[waba.waba_id], tooltip='"WABA of the workspace"')
 
 
 def _title(scope: Scope, view: _View) -> str:
