@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import bulk, chains
 from core.db import (
+    AccountAlert,
     FieldEventTime,
     MessageTemplate,
     PhoneNumber,
@@ -51,6 +52,7 @@ def apply_plan(session: Session, actor: Actor, plan: ImportPlan, *, now: datetim
     _update_objects(session, plan, audit)
     _write_clocks(session, plan, template_ids)
     _write_snapshots(session, plan, number_ids)
+    _record_alerts(session, plan, audit)
     audit.add(
         "import",
         "import",
@@ -268,6 +270,36 @@ def _write_snapshots(session: Session, plan: ImportPlan, number_ids: dict[str, i
     ]
     # Appended to each number's chain, then flagged, when the unit of work commits (core.chains).
     chains.defer_snapshots(session, rows)
+
+
+def _record_alerts(session: Session, plan: ImportPlan, audit: _Audit) -> None:
+    if not plan.account_alerts:
+        return
+    insert_rows(
+        session,
+        table_of(AccountAlert),
+        [
+            {
+                "meta_waba_id": a.meta_waba_id,
+                "entity_type": a.entity_type,
+                "entity_id": a.entity_id,
+                "alert_type": a.alert_type,
+                "severity": a.severity,
+                "status": a.status,
+                "description": a.description,
+                "event_time": a.event_time,
+                "recorded_at": audit.now,
+            }
+            for a in plan.account_alerts
+        ],
+    )
+    for a in plan.account_alerts:
+        audit.add(
+            "record",
+            "account_alert",
+            f"{a.alert_type} {a.entity_type} {a.entity_id}"[:200],
+            after={"waba": a.meta_waba_id, "severity": a.severity, "status": a.status, "at": a.event_time},
+        )
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.contention import lock_workspaces_then_wabas
 from core.db import (
+    AccountAlert,
     FieldEventTime,
     MessageTemplate,
     NumberHealthSnapshot,
@@ -405,6 +406,19 @@ def load_templates(session: Session, waba_ids: Iterable[int]) -> list[TemplateRo
             for row in rows
         ]
     return templates
+
+
+def recorded_alerts(session: Session, meta_waba_ids: Iterable[str]) -> set[tuple[str, str, str, datetime]]:
+    """(WABA, entity, alert type, event time) of the account alerts already recorded for some WABAs."""
+    found: set[tuple[str, str, str, datetime]] = set()
+    for part in chunks(sorted(set(meta_waba_ids))):
+        rows = session.execute(
+            select(
+                AccountAlert.meta_waba_id, AccountAlert.entity_id, AccountAlert.alert_type, AccountAlert.event_time
+            ).where(AccountAlert.meta_waba_id.in_(part))
+        )
+        found.update((str(w), str(e), str(t), at) for w, e, t, at in rows)
+    return found
 
 
 def taken_group_names(session: Session, workspace_ids: Iterable[int], names: Iterable[str]) -> set[tuple[int, str]]:

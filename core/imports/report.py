@@ -138,6 +138,21 @@ class HealthSnapshot:
     where: str
 
 
+@dataclass(frozen=True)
+class RecordAlert:
+    """An `account_alerts` delivery, recorded as Meta sent it."""
+
+    meta_waba_id: str
+    entity_type: str
+    entity_id: str
+    alert_type: str
+    severity: str | None
+    status: str | None
+    description: str | None
+    event_time: datetime
+    where: str
+
+
 OBJECT_LABELS = {"phone_number": "number", "portfolio": "portfolio", "waba": "WABA", "template": "template"}
 
 
@@ -154,6 +169,7 @@ class ImportPlan:
     templates: list[CreateTemplate] = field(default_factory=list)
     updates: list[UpdateObject] = field(default_factory=list)
     snapshots: list[HealthSnapshot] = field(default_factory=list)
+    account_alerts: list[RecordAlert] = field(default_factory=list)
     skipped: list[Notice] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
@@ -164,7 +180,17 @@ class ImportPlan:
 
     @property
     def writes_anything(self) -> bool:
-        return any((self.connections, self.wabas, self.numbers, self.templates, self.updates, self.snapshots))
+        return any(
+            (
+                self.connections,
+                self.wabas,
+                self.numbers,
+                self.templates,
+                self.updates,
+                self.snapshots,
+                self.account_alerts,
+            )
+        )
 
     def summary(self) -> dict[str, int]:
         """Counts by kind of change, in the order a person reads them; zero counts left out."""
@@ -181,6 +207,7 @@ class ImportPlan:
             },
             "objects with newer event times only": sum(1 for u in self.updates if not u.changes),
             "history rows": len(self.snapshots),
+            "account alerts to record": len(self.account_alerts),
             "skipped": len(self.skipped),
             "warnings": len(self.warnings),
             "errors": len(self.errors),
@@ -213,6 +240,7 @@ class ImportPlan:
                 (s.e164, s.source, s.quality_rating, s.messaging_limit_tier, s.status) for s in self.snapshots
             ],
             "errors": [str(problem) for problem in self.errors],
+            "alerts": [(a.meta_waba_id, a.entity_id, a.alert_type, a.event_time) for a in self.account_alerts],
         }
         return hashlib.sha256(json.dumps(content, default=str, sort_keys=True).encode()).hexdigest()
 
@@ -270,6 +298,16 @@ class ImportPlan:
             for n in self.numbers
         ]
         rows += [("create", "template", t.key, f"in WABA {t.meta_waba_id}", t.where) for t in self.templates]
+        rows += [
+            (
+                "record",
+                "account alert",
+                a.alert_type,
+                f"{a.entity_type} {a.entity_id}, {a.severity or 'no severity'}",
+                a.where,
+            )
+            for a in self.account_alerts
+        ]
         return rows
 
     def _change_rows(self) -> list[tuple[str, str, str, str | None, str | None, str]]:

@@ -1,9 +1,10 @@
 """Webhook payloads from Meta (`"object": "whatsapp_business_account"`), one envelope per file, a JSON array of
 envelopes, or JSON Lines with one envelope per line.
 
-Imported fields: phone_number_quality_update, phone_number_name_update, account_update,
-message_template_status_update, message_template_quality_update, business_capability_update. Other fields
-(messages, account_alerts…) are reported as skipped. Numbers arrive as digits only ("15550783881") and are matched
+Imported fields: phone_number_quality_update, phone_number_name_update, account_update (ban, restrictions,
+violation), message_template_status_update (with its reason), message_template_quality_update,
+template_category_update, business_capability_update, and account_alerts (recorded as delivered). Other fields
+(messages…) are reported as skipped. Numbers arrive as digits only ("15550783881") and are matched
 by E.164; `entry.id` is the WABA.
 
 Webhooks arrive more than once and out of order: each field keeps the time of the event that set it
@@ -13,6 +14,7 @@ history (source 'webhook-late', at the event's own time). Replaying a file chang
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,9 +39,10 @@ from core.imports.reading import (
     read_event_time,
     read_known_value,
     read_meta_id,
+    read_meta_name,
     unknown_keys,
 )
-from core.imports.report import CreateTemplate, HealthSnapshot, ImportPlan, Notice, Problem
+from core.imports.report import CreateTemplate, HealthSnapshot, ImportPlan, Notice, Problem, RecordAlert
 
 KIND = "webhook"
 ENVELOPE_OBJECT = "whatsapp_business_account"
@@ -93,6 +96,7 @@ class NameEvent(Event):
     decision: str
     name_status: str
     display_name: str | None
+    rejection_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class AccountEvent(Event):
     status: str | None
     ban_state: str | None
     detail: str
+    values: dict[str, str | None] = field(default_factory=dict)  # ban_date, restrictions, violation_type
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,18 @@ class TemplateEvent(Event):
     template_id: str | None
     name: str | None
     language: str | None
-    values: dict[str, str]  # status and category, or quality_score
+    values: dict[str, str | None]  # status, category and reason; quality_score; or category and previous one
+    note: str = ""  # why an event carries nothing to apply
+
+
+@dataclass(frozen=True)
+class AlertEvent(Event):
+    entity_type: str
+    entity_id: str
+    alert_type: str
+    severity: str | None
+    status: str | None
+    description: str | None
 
 
 @dataclass(frozen=True)
@@ -273,8 +289,10 @@ def _read_name(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Ev
     e164 = _phone(value)
     decision = read_known_value("decision", _required(value, "decision"), NAME_STATUS_BY_DECISION, base.where, warnings)
     requested = value.get("requested_verified_name")
-    display_name = clean_imported_name("requested_verified_name", requested) if requested is not None else None
-    optional_text("rejection_reason", value.get("rejection_reason"))
+    display_name = (
+        read_meta_name("requested_verified_name", requested, base.where, warnings) if requested is not None else None
+    )
+    reason = optional_text("rejection_reason", value.get("rejection_reason"))
     _warn_unknown(
         value, {"display_phone_number", "decision", "requested_verified_name", "rejection_reason"}, base, warnings
     )
@@ -284,6 +302,7 @@ def _read_name(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Ev
         decision=decision,
         name_status=NAME_STATUS_BY_DECISION.get(decision, decision),
         display_name=display_name if decision == "APPROVED" else None,
+        rejection_reason=reason if decision == "REJECTED" and reason != "NONE" else None,
     )
 
 
@@ -306,10 +325,54 @@ def _read_account(value: dict[str, Any], base: Event, warnings: list[Notice]) ->
         status = WABA_STATUS_BY_BAN_STATE.get(ban_state, status)
         ban_date = optional_text("waba_ban_date", ban_info.get("waba_ban_date"))
         details.append(f"ban state {ban_state}" + (f" on {ban_date}" if ban_date else ""))
+    values: dict[str, str | None] = {}
+    if ban_info is not None and "waba_ban_date" in ban_info:
+        values["ban_date"] = optional_text("waba_ban_date", ban_info.get("waba_ban_date"))
     violation = value.get("violation_info")
     if isinstance(violation, dict) and violation.get("violation_type") is not None:
-        details.append(f"violation {optional_text('violation_type', violation['violation_type'])}")
-    return AccountEvent(**vars(base), event=event, status=status, ban_state=ban_state, detail=", ".join(details))
+        values["violation_type"] = optional_text("violation_type", violation["violation_type"])
+        details.append(f"violation {values['violation_type']}")
+    if "restriction_info" in value:
+        values["restrictions"] = _restrictions(value["restriction_info"])
+        details.append(f"restrictions {values['restrictions'] or 'lifted'}")
+    _warn_unknown(value, ACCOUNT_UPDATE_KEYS, base, warnings)
+    return AccountEvent(
+        **vars(base), event=event, status=status, ban_state=ban_state, detail=", ".join(details), values=values
+    )
+
+
+# account_update keys this fleet reads, and those Meta documents for events it does not track.
+ACCOUNT_UPDATE_KEYS = {
+    "event",
+    "ban_info",
+    "violation_info",
+    "restriction_info",
+    "phone_number",
+    "waba_info",
+    "lock_state",
+    "auth_international_rate_eligibility",
+    "partner_client_certification_info",
+    "business_verification_status",
+    "volume_tier_info",
+    "country",
+    "primary_business_location",
+}
+
+
+def _restrictions(raw: object) -> str | None:
+    """`restriction_info`: [{restriction_type, expiration}], kept as compact JSON text; an empty list lifts them."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise InvalidInput("Field 'restriction_info' must be a list of objects.")
+    restrictions = [
+        {
+            "restriction_type": optional_text("restriction_type", item.get("restriction_type")),
+            "expiration": optional_text("expiration", item.get("expiration")),
+        }
+        for item in raw
+    ]
+    return json.dumps(restrictions, sort_keys=True, separators=(",", ":")) if restrictions else None
 
 
 def _template_identity(value: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -334,7 +397,7 @@ TEMPLATE_IDENTITY_FIELDS = {"message_template_id", "message_template_name", "mes
 
 def _read_template_status(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Event:
     template_id, name, language = _template_identity(value)
-    values = {
+    values: dict[str, str | None] = {
         "status": read_known_value("event", _required(value, "event"), model.TemplateStatus, base.where, warnings)
     }
     if value.get("message_template_category") is not None:
@@ -345,7 +408,8 @@ def _read_template_status(value: dict[str, Any], base: Event, warnings: list[Not
             base.where,
             warnings,
         )
-    optional_text("reason", value.get("reason"))
+    reason = optional_text("reason", value.get("reason"))
+    values["status_reason"] = None if reason in (None, "NONE") else reason
     _warn_unknown(
         value,
         TEMPLATE_IDENTITY_FIELDS
@@ -354,6 +418,75 @@ def _read_template_status(value: dict[str, Any], base: Event, warnings: list[Not
         warnings,
     )
     return TemplateEvent(**vars(base), template_id=template_id, name=name, language=language, values=values)
+
+
+def _read_template_category(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Event:
+    """A completed category change (previous_category → new_category) is applied; an announced one
+    (correct_category, category_update_timestamp) is reported: Meta sends a second event when it happens."""
+    template_id, name, language = _template_identity(value)
+    new = read_known_value(
+        "new_category", _required(value, "new_category"), model.TemplateCategory, base.where, warnings
+    )
+    _warn_unknown(
+        value,
+        TEMPLATE_IDENTITY_FIELDS
+        | {"new_category", "previous_category", "correct_category", "category_update_timestamp"},
+        base,
+        warnings,
+    )
+    if value.get("previous_category") is None:
+        return TemplateEvent(
+            **vars(base),
+            template_id=template_id,
+            name=name,
+            language=language,
+            values={},
+            note=f"Meta announces a category change to {new}; applied when Meta reports it done.",
+        )
+    previous = read_known_value(
+        "previous_category", value["previous_category"], model.TemplateCategory, base.where, warnings
+    )
+    return TemplateEvent(
+        **vars(base),
+        template_id=template_id,
+        name=name,
+        language=language,
+        values={"category": new, "previous_category": previous},  # type: ignore[dict-item]
+    )
+
+
+def _read_alert(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Event:
+    """`account_alerts`: Meta's alert about a business, WABA or number, recorded as delivered."""
+    info = value.get("alert_info", value if "alert_type" in value else None)  # some senders flatten alert_info
+    if not isinstance(info, dict):
+        raise InvalidInput("Field 'alert_info' must be an object.")
+    entity_type = read_known_value(
+        "entity_type", _required(value, "entity_type"), ("BUSINESS", "WABA", "PHONE_NUMBER"), base.where, warnings
+    )
+    alert_type = _required(info, "alert_type")
+    if not isinstance(alert_type, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,60}", alert_type.strip()):
+        raise InvalidInput(f"Field 'alert_type' must be an alert name, got {kind_of(alert_type)}.")
+    alert_keys = {"alert_severity", "alert_status", "alert_type", "alert_description"}
+    _warn_unknown(
+        value, {"entity_type", "entity_id", "alert_info"} | (alert_keys if info is value else set()), base, warnings
+    )
+    return AlertEvent(
+        **vars(base),
+        entity_type=entity_type,
+        entity_id=read_meta_id("entity_id", _required(value, "entity_id")),
+        alert_type=alert_type.strip().upper(),
+        severity=optional_text("alert_severity", info.get("alert_severity")),
+        status=optional_text("alert_status", info.get("alert_status")),
+        description=_description(info.get("alert_description")),
+    )
+
+
+def _description(raw: object) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput(f"Field 'alert_description' must be text, got {kind_of(raw)}.")
+    return raw.strip()[:2000] or None
 
 
 def _read_template_quality(value: dict[str, Any], base: Event, warnings: list[Notice]) -> Event:
@@ -405,6 +538,8 @@ READERS: dict[str, Callable[[dict[str, Any], Event, list[Notice]], Event]] = {
     "message_template_status_update": _read_template_status,
     "message_template_quality_update": _read_template_quality,
     "business_capability_update": _read_capability,
+    "template_category_update": _read_template_category,
+    "account_alerts": _read_alert,
 }
 
 
@@ -429,6 +564,8 @@ def plan_stream(session: Session, plan: ImportPlan, stream: Stream, *, now: date
             state.template_event(event, plan)
         elif isinstance(event, CapabilityEvent):
             state.capability_event(event, plan)
+        elif isinstance(event, AlertEvent):
+            state.alert_event(event, plan)
     state.finish(plan, now)
 
 
@@ -452,6 +589,7 @@ class _FleetState:
         self.templates: dict[int, Tracked] = {}
         self.new_templates: dict[tuple[int, str, str], Tracked] = {}
         self._load_tracked()
+        self.alerts = fleet.recorded_alerts(session, {e.waba_id for e in events if isinstance(e, AlertEvent)})
         self.history: dict[int, list[tuple[datetime, Health]]] = {}
 
     def _load_tracked(self) -> None:
@@ -499,7 +637,10 @@ class _FleetState:
                 )
             )
         number = self.numbers[row.id]
-        carried = _carried(event)
+        health = _carried(event)
+        carried: dict[str, str | None] = dict(health)
+        if isinstance(event, NameEvent) and event.decision == "APPROVED" and number.values.get("name_rejection_reason"):
+            carried["name_rejection_reason"] = None  # an approved name has no rejection reason any more
         outcomes = {name: number.offer(name, value, event.time, event.where) for name, value in carried.items()}
         if isinstance(event, QualityEvent) and event.portfolio_limit is not None:
             portfolio = self._portfolio_of(event.waba_id, row)
@@ -511,7 +652,7 @@ class _FleetState:
             label = event.event if isinstance(event, QualityEvent) else event.decision
             plan.skipped.append(Notice(event.where, f"event '{label}' carries nothing to import."))
             return
-        kept = self._health_history(number, event, carried, outcomes, plan) if isinstance(event, QualityEvent) else ""
+        kept = self._health_history(number, event, health, outcomes, plan) if isinstance(event, QualityEvent) else ""
         _report_outcomes(event, outcomes, plan, kept)
 
     def _portfolio_of(self, waba_id: str, row: fleet.NumberRow | None = None) -> Tracked | None:
@@ -581,15 +722,45 @@ class _FleetState:
         if waba is None:
             plan.skipped.append(Notice(event.where, f"WABA {event.waba_id} is not in the fleet."))
             return
-        carried = {name: value for name, value in (("status", event.status), ("ban_state", event.ban_state)) if value}
+        carried: dict[str, str | None] = {
+            name: value for name, value in (("status", event.status), ("ban_state", event.ban_state)) if value
+        }
+        carried |= event.values
         if not carried:
             plan.skipped.append(Notice(event.where, f"account event ({event.detail}) changes nothing tracked here."))
             if "violation" in event.detail:
                 plan.warnings.append(Notice(event.where, f"Meta reports for WABA '{waba.name}': {event.detail}."))
             return
+        if event.values.get("violation_type") or event.values.get("restrictions"):
+            plan.warnings.append(Notice(event.where, f"Meta reports for WABA '{waba.name}': {event.detail}."))
         tracked = self.waba_objects[waba.id]
         outcomes = {name: tracked.offer(name, value, event.time, event.where) for name, value in carried.items()}
         _report_outcomes(event, outcomes, plan)
+
+    def alert_event(self, event: AlertEvent, plan: ImportPlan) -> None:
+        """Recorded once: a replayed delivery (same WABA, entity, alert type and time) adds nothing."""
+        key = (event.waba_id, event.entity_id, event.alert_type, event.time)
+        if key in self.alerts:
+            plan.skipped.append(Notice(event.where, "duplicate: this alert is already recorded."))
+            return
+        self.alerts.add(key)
+        plan.account_alerts.append(
+            RecordAlert(
+                event.waba_id,
+                event.entity_type,
+                event.entity_id,
+                event.alert_type,
+                event.severity,
+                event.status,
+                event.description,
+                event.time,
+                event.where,
+            )
+        )
+        if event.severity == "CRITICAL" or event.alert_type.endswith(("REJECTED", "FAILED", "LOST")):
+            plan.warnings.append(
+                Notice(event.where, f"Meta alert {event.alert_type} on {event.entity_type} {event.entity_id}.")
+            )
 
     def capability_event(self, event: CapabilityEvent, plan: ImportPlan) -> None:
         portfolio = self._portfolio_of(event.waba_id)
@@ -603,6 +774,9 @@ class _FleetState:
         waba = self.wabas.get(event.waba_id)
         if waba is None:
             plan.skipped.append(Notice(event.where, f"WABA {event.waba_id} is not in the fleet."))
+            return
+        if not event.values:
+            plan.skipped.append(Notice(event.where, event.note or "the event carries nothing to import."))
             return
         template = self._template(waba.id, event)
         if template is None:
@@ -671,6 +845,8 @@ class _FleetState:
                 extra = {"event_time": template.latest_clock(template.clocks)}
                 if template.changes():
                     extra["updated_at"] = now
+                if any(change.field == "status" for change in template.changes()):
+                    extra["status_since"] = template.clocks["status"]
                 plan.updates.append(template.as_update(extra))
         for (waba_id, name, language), template in self.new_templates.items():
             owner = next(w for w in self.wabas.values() if w.id == waba_id)
@@ -678,6 +854,7 @@ class _FleetState:
                 "name": name,
                 "language": language,
                 "event_time": template.latest_clock(template.clocks),
+                "status_since": template.clocks.get("status"),
             }
             plan.templates.append(
                 CreateTemplate(
@@ -692,10 +869,15 @@ class _FleetState:
 
 
 def _carried(event: QualityEvent | NameEvent) -> dict[str, str]:
+    pairs: tuple[tuple[str, str | None], ...]
     if isinstance(event, QualityEvent):
         pairs = (("status", event.status), ("messaging_limit_tier", event.tier))
     else:
-        pairs = (("name_status", event.name_status), ("display_name", event.display_name))
+        pairs = (
+            ("name_status", event.name_status),
+            ("display_name", event.display_name),
+            ("name_rejection_reason", event.rejection_reason),
+        )
     return {name: value for name, value in pairs if value is not None}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from core import imports
+from core import exports, imports
 from core.db import Portfolio
 from core.imports import ImportRejected, ImportRequest
 from core.reads.accounts import portfolios_table, wabas_table
@@ -142,16 +142,112 @@ def test_a_ban_state_sent_in_a_one_item_list_is_read_like_the_plain_value(fleet:
     assert wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "status"] == "DISABLED"
 
 
-def test_an_account_violation_is_reported_and_changes_nothing(fleet: Engine) -> None:
-    before = support.dump(fleet)
-
+def test_an_account_violation_is_kept_on_the_waba_and_reported(fleet: Engine) -> None:
     (result,) = deliver(fleet, "webhooks/account_violation.json")
 
-    assert not result.written
+    assert result.written
     assert [w.message for w in result.plan.warnings] == [
         "Meta reports for WABA 'Lucky Shrub US': ACCOUNT_VIOLATION, violation ADULT."
     ]
+    waba = wabas_table(fleet).set_index("waba_id").loc[support.WABA_US]
+    assert waba["violation_type"] == "ADULT"
+    assert waba["status"] == "ACTIVE"
+
+
+def test_an_account_restriction_keeps_each_restriction_and_its_expiry_on_the_waba(fleet: Engine) -> None:
+    (result,) = deliver(fleet, "webhooks/account_restriction.json")
+
+    waba = wabas_table(fleet).set_index("waba_id").loc[support.WABA_US]
+    assert json.loads(waba["restrictions"]) == [
+        {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": "2025-04-19T13:59:20+0000"},
+        {"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": "2025-04-19T13:59:20+0000"},
+    ]
+    assert "changes nothing tracked here" not in str(result.plan.skipped)
+    assert "RESTRICTED_BIZ_INITIATED_MESSAGING" in result.plan.warnings[0].message
+    assert "RESTRICTED_ADD_PHONE_NUMBER_ACTION" in exports.to_csv_bytes(wabas_table(fleet)).decode()
+
+
+def test_an_empty_restriction_list_lifts_the_restrictions(fleet: Engine) -> None:
+    deliver(fleet, "webhooks/account_restriction.json")
+    lifted = json.loads(support.read("webhooks/account_restriction.json"))
+    lifted["entry"][0]["time"] += 60
+    lifted["entry"][0]["changes"][0]["value"]["restriction_info"] = []
+
+    deliver_payload(fleet, lifted)
+
+    assert wabas_table(fleet).set_index("waba_id").loc[support.WABA_US, "restrictions"] is None
+
+
+def test_a_ban_keeps_its_state_date_and_violation(fleet: Engine) -> None:
+    deliver(fleet, "webhooks/account_banned.json")
+
+    waba = wabas_table(fleet).set_index("waba_id").loc[support.WABA_US]
+    assert waba[["status", "ban_state", "ban_date", "violation_type"]].tolist() == [
+        "SCHEDULED_FOR_DISABLE",
+        "SCHEDULE_FOR_DISABLE",
+        "2025-04-10",
+        "SCAM",
+    ]
+
+
+def test_a_template_category_change_is_applied_with_the_previous_category(fleet: Engine) -> None:
+    (result,) = deliver(fleet, "webhooks/template_category_changed.json")
+
+    template = templates_table(fleet, [support.WABA_US]).set_index("template").loc["welcome_template"]
+    assert template[["category", "previous_category"]].tolist() == ["MARKETING", "UTILITY"]
+    assert result.plan.summary()["templates to update"] == 1
+
+
+def test_an_announced_template_category_change_is_reported_and_changes_nothing(fleet: Engine) -> None:
+    before = support.dump(fleet)
+
+    (result,) = deliver(fleet, "webhooks/template_category_announced.json")
+
+    assert not result.written
+    assert "announces a category change to MARKETING" in result.plan.skipped[0].message
     assert support.dump(fleet) == before
+
+
+def test_a_paused_template_keeps_the_reason_and_when(fleet: Engine) -> None:
+    deliver(fleet, "webhooks/template_paused.json")
+
+    template = templates_table(fleet, [support.WABA_US]).set_index("template").loc["welcome_template"]
+    assert template[["status", "status_reason"]].tolist() == ["PAUSED", "LOW_QUALITY"]
+    assert template["status_since"] == datetime.fromtimestamp(1751247548, tz=UTC)
+
+
+def test_a_rejected_name_keeps_meta_s_rejection_reason(fleet: Engine) -> None:
+    deliver(fleet, "webhooks/name_rejected.json")
+
+    number = numbers_table(fleet).set_index("phone_e164").loc[support.US_SUPPORT]
+    assert number[["name_status", "name_rejection_reason"]].tolist() == ["DECLINED", "NAME_FORMAT_UNACCEPTABLE"]
+
+
+def test_account_alerts_are_recorded_once(fleet: Engine) -> None:
+    (first,) = deliver(fleet, "webhooks/account_alert.json")
+    before = support.dump(fleet)
+
+    (again,) = deliver(fleet, "webhooks/account_alert.json")
+
+    assert first.plan.summary()["account alerts to record"] == 1
+    (alert,) = support.dump(fleet)["account_alerts"]
+    assert alert[1:6] == (
+        support.WABA_US,
+        "BUSINESS",
+        support.PORTFOLIO,
+        "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED",
+        "WARNING",
+    )
+    assert not again.written
+    assert support.dump(fleet) == before
+
+
+def test_a_name_meta_approves_is_stored_as_sent_and_reported(fleet: Engine) -> None:
+    (result,) = deliver(fleet, "broken/hostile_name_update.json")
+
+    assert "requested_verified_name starts with '='" in result.plan.warnings[0].message
+    number = numbers_table(fleet).set_index("phone_e164").loc[support.US_MAIN]
+    assert number["display_name"] == '=HYPERLINK("http://evil.example","Lucky Shrub")'
 
 
 def test_a_template_status_update_creates_the_template_and_its_quality_update_scores_it(fleet: Engine) -> None:
@@ -359,7 +455,6 @@ def test_unknown_enum_values_are_stored_and_reported(fleet: Engine) -> None:
         ("broken/invalid_json.jsonl", "line 3", "invalid JSON at column"),
         ("broken/wrong_envelope.json", "file", "only 'whatsapp_business_account' webhooks are imported"),
         ("broken/missing_fields.json", "entry[0].changes[0]", "missing field 'display_phone_number'"),
-        ("broken/hostile_name_update.json", "entry[0].changes[0]", "would run as a spreadsheet formula"),
     ],
 )
 def test_broken_payloads_are_refused_whole_with_where_and_why(
