@@ -12,14 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from core import services
-from core.cli import accounts, check, database, exports, imports, numbers, seed_demo, sync, users, webhooks
+from core.cli import accounts, alerts, check, database, exports, imports, numbers, seed_demo, sync, users, webhooks
 from core.cli.context import Context
 from core.config import load_settings
 from core.db import make_engine
 from core.errors import FleetError
 from core.migrate import upgrade
 
-GROUPS = (database, seed_demo, accounts, numbers, users, exports, check, imports, sync, webhooks)
+GROUPS = (database, seed_demo, accounts, numbers, users, exports, check, imports, sync, webhooks, alerts)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,510 @@
+"""Where each rule's condition holds now: one query per event over the current state, and the history or the audit
+log for the value before and the time since when."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.alerts.rules import (
+    QUALITY_SEVERITY,
+    STATUS_SEVERITY,
+    TEMPLATE_SEVERITY,
+    WABA_SEVERITY,
+    AlertEvent,
+    is_lowered,
+    limit_rank,
+    portfolio_headroom_percent,
+)
+from core.db import (
+    Alert,
+    AlertRule,
+    AlertRuleState,
+    AuditEntry,
+    MessageTemplate,
+    NumberHealthSnapshot,
+    PhoneNumber,
+    Portfolio,
+    SubscriptionGroup,
+    Waba,
+    Workspace,
+    WorkspacePortfolio,
+)
+from core.model import MAX_NUMBERS_PER_WABA, MAX_WABAS_PER_WORKSPACE, format_international
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A subject for which a rule's condition holds now."""
+
+    subject_key: str
+    subject: str
+    after: str
+    severity: int
+    e164: str | None = None
+    waba: str | None = None
+    workspace: str | None = None
+    before: str | None = None
+    since: datetime | None = None
+
+
+Findings = dict[str, Finding]
+
+
+def current_findings(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    """Every subject in the rule's scope for which its event's condition holds now."""
+    return FINDERS[AlertEvent(rule.event)](session, rule, state)
+
+
+def with_history(session: Session, rule: AlertRule, finding: Finding, now: datetime) -> Finding:
+    """A new alert's value before and the time since when, from the number's history or the audit log."""
+    if finding.before is not None and finding.since is not None:
+        return finding
+    kind, _, raw_id = finding.subject_key.partition(":")
+    event = AlertEvent(rule.event)
+    if kind == "number" and event in (AlertEvent.QUALITY_DROP, AlertEvent.STATUS_AT_RISK):
+        field = "quality_rating" if event is AlertEvent.QUALITY_DROP else "status"
+        bad = QUALITY_SEVERITY if event is AlertEvent.QUALITY_DROP else STATUS_SEVERITY
+        before, since = _run_of_bad_values(session, int(raw_id), field, set(bad))
+        return replace(finding, before=before, since=since or finding.since or now)
+    return replace(finding, since=finding.since or now)
+
+
+def present_value(session: Session, rule: AlertRule, subject_key: str) -> str | None:
+    """What a cleared alert's subject shows now, for the resolved note."""
+    kind, _, raw_id = subject_key.partition(":")
+    event = AlertEvent(rule.event)
+    if kind == "number":
+        number = session.get(PhoneNumber, int(raw_id))
+        if number is None:
+            return None
+        field = {AlertEvent.QUALITY_DROP: "quality_rating", AlertEvent.STATUS_AT_RISK: "status"}.get(
+            event, "messaging_limit_tier"
+        )
+        return f"now {getattr(number, field)}"
+    if kind == "waba" and event is AlertEvent.WABA_RESTRICTED:
+        waba = session.get(Waba, int(raw_id))
+        return f"now {waba.status}" if waba else None
+    if kind == "template":
+        template = session.get(MessageTemplate, int(raw_id))
+        return f"now {template.status}" if template else None
+    if kind == "portfolio" and event is AlertEvent.LIMIT_LOWERED:
+        portfolio = session.get(Portfolio, int(raw_id))
+        return f"now {portfolio.messaging_limit}" if portfolio else None
+    return None
+
+
+# --- scope ----------------------------------------------------------------------------------------------
+
+
+def _in_scope(query: Select, rule: AlertRule) -> Select:  # type: ignore[type-arg]
+    """Numbers, WABAs and templates of the rule's workspace or WABA (a query joined to Waba)."""
+    if rule.workspace_id is not None:
+        query = query.where(Waba.workspace_id == rule.workspace_id)
+    if rule.waba_id is not None:
+        query = query.where(Waba.id == rule.waba_id)
+    return query
+
+
+def _portfolios_in_scope(rule: AlertRule) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    if rule.workspace_id is not None:
+        conditions.append(
+            Portfolio.id.in_(
+                select(WorkspacePortfolio.portfolio_id).where(WorkspacePortfolio.workspace_id == rule.workspace_id)
+            )
+        )
+    if rule.waba_id is not None:
+        conditions.append(Portfolio.id.in_(select(Waba.portfolio_id).where(Waba.id == rule.waba_id)))
+    return and_(True, *conditions)
+
+
+# --- numbers --------------------------------------------------------------------------------------------
+
+
+def _active_numbers(rule: AlertRule) -> Select:  # type: ignore[type-arg]
+    query = (
+        select(PhoneNumber, Waba.name, Workspace.name)
+        .join(
+            SubscriptionGroup,
+            and_(SubscriptionGroup.phone_number_id == PhoneNumber.id, SubscriptionGroup.state == "active"),
+        )
+        .join(Waba, Waba.id == SubscriptionGroup.waba_id)
+        .join(Workspace, Workspace.id == Waba.workspace_id)
+    )
+    return _in_scope(query, rule)
+
+
+def _number_label(number: PhoneNumber) -> str:
+    shown = format_international(number.e164)
+    return f"{shown} ({number.display_name})" if number.display_name else shown
+
+
+def _number_finding(number: PhoneNumber, waba: str, workspace: str, after: str, severity: int) -> Finding:
+    return Finding(
+        subject_key=f"number:{number.id}",
+        subject=_number_label(number),
+        after=after,
+        severity=severity,
+        e164=number.e164,
+        waba=waba,
+        workspace=workspace,
+    )
+
+
+def _numbers_with_bad(
+    field: str, severities: dict[str, int]
+) -> Callable[[Session, AlertRule, AlertRuleState], Findings]:
+    column = getattr(PhoneNumber, field)
+
+    def find(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+        rows = session.execute(_active_numbers(rule).where(column.in_(list(severities))))
+        found = (
+            _number_finding(number, waba, workspace, getattr(number, field), severities[getattr(number, field)])
+            for number, waba, workspace in rows
+        )
+        return {f.subject_key: f for f in found}
+
+    return find
+
+
+def _run_of_bad_values(
+    session: Session, number_id: int, field: str, bad: set[str]
+) -> tuple[str | None, datetime | None]:
+    """The number's value before its current run of bad values, and when that run began."""
+    column = getattr(NumberHealthSnapshot, field)
+    of_number = NumberHealthSnapshot.phone_number_id == number_id
+    last_good = session.execute(
+        select(column, NumberHealthSnapshot.recorded_at, NumberHealthSnapshot.id)
+        .where(of_number, column.not_in(list(bad)))
+        .order_by(NumberHealthSnapshot.recorded_at.desc(), NumberHealthSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    after_good = [of_number]
+    if last_good is not None:
+        after_good.append(
+            or_(
+                NumberHealthSnapshot.recorded_at > last_good.recorded_at,
+                and_(NumberHealthSnapshot.recorded_at == last_good.recorded_at, NumberHealthSnapshot.id > last_good.id),
+            )
+        )
+    since = session.scalar(
+        select(NumberHealthSnapshot.recorded_at)
+        .where(*after_good)
+        .order_by(NumberHealthSnapshot.recorded_at, NumberHealthSnapshot.id)
+        .limit(1)
+    )
+    return (last_good[0] if last_good is not None else None), since
+
+
+# --- limits ---------------------------------------------------------------------------------------------
+
+# How much worse a lower limit is: unlimited is 0, the lowest tier the highest.
+_LIMIT_SEVERITY_BASE = 10**9
+
+
+def _limit_severity(tier: str) -> int:
+    return _LIMIT_SEVERITY_BASE - (limit_rank(tier) or 0)
+
+
+def _open_subjects(session: Session, rule: AlertRule, kind: str) -> set[int]:
+    keys = session.scalars(
+        select(Alert.subject_key).where(
+            Alert.rule_id == rule.id, Alert.resolved_at.is_(None), Alert.subject_key.like(f"{kind}:%")
+        )
+    )
+    return {int(key.partition(":")[2]) for key in keys}
+
+
+def _lowered_limits(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    """Numbers whose tier and portfolios whose shared limit last moved down. Only subjects whose history or audit
+    grew since the last pass, or that have an open alert, can have changed: the others are not read again."""
+    findings = _lowered_number_tiers(session, rule, state)
+    findings.update(_lowered_portfolio_limits(session, rule, state))
+    return findings
+
+
+def _lowered_number_tiers(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    newest = session.scalar(select(func.max(NumberHealthSnapshot.id))) or 0
+    touched = set(
+        session.scalars(
+            select(NumberHealthSnapshot.phone_number_id.distinct()).where(
+                NumberHealthSnapshot.id > state.snapshot_watermark, NumberHealthSnapshot.id <= newest
+            )
+        )
+    )
+    state.snapshot_watermark = max(state.snapshot_watermark, newest)
+    candidates = touched | _open_subjects(session, rule, "number")
+    findings: Findings = {}
+    for part in _chunks(sorted(candidates)):
+        for number, waba, workspace in session.execute(_active_numbers(rule).where(PhoneNumber.id.in_(part))):
+            change = _last_tier_change(session, number.id, number.messaging_limit_tier)
+            if change is None or not is_lowered(change[0], number.messaging_limit_tier):
+                continue
+            before, since = change
+            finding = _number_finding(
+                number, waba, workspace, number.messaging_limit_tier, _limit_severity(number.messaging_limit_tier)
+            )
+            findings[finding.subject_key] = replace(finding, before=before, since=since)
+    return findings
+
+
+def _last_tier_change(session: Session, number_id: int, tier: str) -> tuple[str, datetime] | None:
+    """The tier before the number's current one, and when the current one began."""
+    of_number = NumberHealthSnapshot.phone_number_id == number_id
+    previous = session.execute(
+        select(NumberHealthSnapshot.messaging_limit_tier, NumberHealthSnapshot.recorded_at, NumberHealthSnapshot.id)
+        .where(of_number, NumberHealthSnapshot.messaging_limit_tier != tier)
+        .order_by(NumberHealthSnapshot.recorded_at.desc(), NumberHealthSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    if previous is None:
+        return None
+    since = session.scalar(
+        select(NumberHealthSnapshot.recorded_at)
+        .where(
+            of_number,
+            or_(
+                NumberHealthSnapshot.recorded_at > previous.recorded_at,
+                and_(NumberHealthSnapshot.recorded_at == previous.recorded_at, NumberHealthSnapshot.id > previous.id),
+            ),
+        )
+        .order_by(NumberHealthSnapshot.recorded_at, NumberHealthSnapshot.id)
+        .limit(1)
+    )
+    return (previous[0], since) if since is not None else None
+
+
+def _lowered_portfolio_limits(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
+    touched_keys = set(
+        session.scalars(
+            select(AuditEntry.object_key.distinct()).where(
+                AuditEntry.id > state.audit_watermark,
+                AuditEntry.id <= newest,
+                AuditEntry.object_type == "portfolio",
+                AuditEntry.after.like('%"messaging_limit"%'),
+            )
+        )
+    )
+    state.audit_watermark = max(state.audit_watermark, newest)
+    open_ids = _open_subjects(session, rule, "portfolio")
+    portfolios = session.scalars(
+        select(Portfolio).where(
+            or_(Portfolio.meta_business_id.in_(touched_keys), Portfolio.id.in_(open_ids)), _portfolios_in_scope(rule)
+        )
+    )
+    findings: Findings = {}
+    for portfolio in portfolios:
+        change = _last_audited_change(session, "portfolio", portfolio.meta_business_id, "messaging_limit")
+        if change is None or change[1] != portfolio.messaging_limit or not is_lowered(change[0], change[1]):
+            continue
+        before, after, at = change
+        findings[f"portfolio:{portfolio.id}"] = Finding(
+            subject_key=f"portfolio:{portfolio.id}",
+            subject=f"portfolio {portfolio.name}",
+            after=str(after),
+            severity=_limit_severity(str(after)),
+            before=before,
+            since=portfolio.limit_event_time or at,
+        )
+    return findings
+
+
+def _last_audited_change(
+    session: Session, object_type: str, object_key: str, field: str
+) -> tuple[str | None, str | None, datetime] | None:
+    """The field's values before and after the latest audit entry that changed it."""
+    rows = session.execute(
+        select(AuditEntry.before, AuditEntry.after, AuditEntry.at)
+        .where(
+            AuditEntry.object_type == object_type,
+            AuditEntry.object_key == object_key,
+            AuditEntry.after.like(f'%"{field}"%'),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(20)
+    )
+    for before_json, after_json, at in rows:
+        before, after = _json_field(before_json, field), _json_field(after_json, field)
+        if before != after:
+            return before, after, at
+    return None
+
+
+def _json_field(text: str | None, field: str) -> str | None:
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError:
+        return None
+    value = values.get(field) if isinstance(values, dict) else None
+    return None if value is None else str(value)
+
+
+# --- WABAs and templates --------------------------------------------------------------------------------
+
+
+def _restricted_wabas(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    query = _in_scope(
+        select(Waba, Workspace.name).join(Workspace, Workspace.id == Waba.workspace_id).where(Waba.state == "active"),
+        rule,
+    ).where(or_(Waba.status.in_(list(WABA_SEVERITY)), and_(Waba.restrictions.is_not(None), Waba.restrictions != "")))
+    findings: Findings = {}
+    for waba, workspace in session.execute(query):
+        restricted = waba.status in WABA_SEVERITY
+        if not restricted and waba.restrictions in ("[]", "null"):
+            continue
+        after = waba.status if restricted else f"RESTRICTED ({_restriction_types(waba.restrictions)})"
+        change = _last_audited_change(session, "waba", waba.meta_waba_id, "status")
+        findings[f"waba:{waba.id}"] = Finding(
+            subject_key=f"waba:{waba.id}",
+            subject=f"WABA {waba.name} ({waba.meta_waba_id})",
+            after=after,
+            severity=WABA_SEVERITY.get(waba.status, 1),
+            waba=waba.name,
+            workspace=workspace,
+            before=change[0] if change and restricted and change[1] == waba.status else None,
+            since=waba.status_event_time,
+        )
+    return findings
+
+
+def _restriction_types(restrictions: str | None) -> str:
+    try:
+        items = json.loads(restrictions or "[]")
+    except ValueError:
+        return str(restrictions)[:80]
+    if isinstance(items, list):
+        kinds = [str(item.get("restriction_type", item)) if isinstance(item, dict) else str(item) for item in items]
+        return ", ".join(kinds)[:120] or "restricted"
+    return str(items)[:80]
+
+
+def _paused_templates(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    query = _in_scope(
+        select(MessageTemplate, Waba.name, Workspace.name)
+        .join(Waba, Waba.id == MessageTemplate.waba_id)
+        .join(Workspace, Workspace.id == Waba.workspace_id)
+        .where(MessageTemplate.status.in_(list(TEMPLATE_SEVERITY)), Waba.state == "active"),
+        rule,
+    )
+    findings: Findings = {}
+    for template, waba, workspace in session.execute(query):
+        change = _last_audited_change(session, "template", f"{template.name} ({template.language})", "status")
+        findings[f"template:{template.id}"] = Finding(
+            subject_key=f"template:{template.id}",
+            subject=f"template {template.name} ({template.language})",
+            after=template.status,
+            severity=TEMPLATE_SEVERITY[template.status],
+            waba=waba,
+            workspace=workspace,
+            before=change[0] if change and change[1] == template.status else None,
+            since=template.event_time,
+        )
+    return findings
+
+
+# --- capacity -------------------------------------------------------------------------------------------
+
+
+def _active_senders_per_portfolio(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(Waba.portfolio_id, func.count())
+        .select_from(SubscriptionGroup)
+        .join(Waba, Waba.id == SubscriptionGroup.waba_id)
+        .where(SubscriptionGroup.state == "active", Waba.state == "active")
+        .group_by(Waba.portfolio_id)
+    )
+    return dict(rows.all())
+
+
+def _portfolios_low_on_headroom(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    threshold = rule.threshold if rule.threshold is not None else 20.0
+    senders = _active_senders_per_portfolio(session)
+    findings: Findings = {}
+    for portfolio in session.scalars(select(Portfolio).where(_portfolios_in_scope(rule))):
+        count = senders.get(portfolio.id, 0)
+        headroom = portfolio_headroom_percent(portfolio.messaging_limit, count)
+        if headroom is None or count == 0 or headroom >= threshold:
+            continue
+        findings[f"portfolio:{portfolio.id}"] = Finding(
+            subject_key=f"portfolio:{portfolio.id}",
+            subject=f"portfolio {portfolio.name}",
+            after=f"{headroom:.0f} % headroom ({count} senders on {portfolio.messaging_limit}; below {threshold:g} %)",
+            severity=1,
+        )
+    return findings
+
+
+def _wabas_low_on_slots(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    threshold = rule.threshold if rule.threshold is not None else 2.0
+    active = func.count(SubscriptionGroup.id)
+    query = _in_scope(
+        select(Waba, Workspace.name, active)
+        .join(Workspace, Workspace.id == Waba.workspace_id)
+        .outerjoin(SubscriptionGroup, and_(SubscriptionGroup.waba_id == Waba.id, SubscriptionGroup.state == "active"))
+        .where(Waba.state == "active")
+        .group_by(Waba.id, Workspace.name)
+        .having(MAX_NUMBERS_PER_WABA - active <= threshold),
+        rule,
+    )
+    findings: Findings = {}
+    for waba, workspace, used in session.execute(query):
+        free = MAX_NUMBERS_PER_WABA - used
+        findings[f"waba:{waba.id}"] = Finding(
+            subject_key=f"waba:{waba.id}",
+            subject=f"WABA {waba.name} ({waba.meta_waba_id})",
+            after=f"{free} free number slots ({used} of {MAX_NUMBERS_PER_WABA} used)",
+            severity=1,
+            waba=waba.name,
+            workspace=workspace,
+        )
+    return findings
+
+
+def _workspaces_low_on_slots(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    threshold = rule.threshold if rule.threshold is not None else 1.0
+    active = func.count(Waba.id)
+    query = (
+        select(Workspace, active)
+        .outerjoin(Waba, and_(Waba.workspace_id == Workspace.id, Waba.state == "active"))
+        .group_by(Workspace.id)
+        .having(MAX_WABAS_PER_WORKSPACE - active <= threshold)
+    )
+    if rule.workspace_id is not None:
+        query = query.where(Workspace.id == rule.workspace_id)
+    if rule.waba_id is not None:
+        query = query.where(Workspace.id.in_(select(Waba.workspace_id).where(Waba.id == rule.waba_id)))
+    findings: Findings = {}
+    for workspace, used in session.execute(query):
+        free = MAX_WABAS_PER_WORKSPACE - used
+        findings[f"workspace:{workspace.id}"] = Finding(
+            subject_key=f"workspace:{workspace.id}",
+            subject=f"workspace {workspace.name}",
+            after=f"{free} free WABA slots ({used} of {MAX_WABAS_PER_WORKSPACE} used)",
+            severity=1,
+            workspace=workspace.name,
+        )
+    return findings
+
+
+def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+FINDERS: dict[AlertEvent, Callable[[Session, AlertRule, AlertRuleState], Findings]] = {
+    AlertEvent.QUALITY_DROP: _numbers_with_bad("quality_rating", QUALITY_SEVERITY),
+    AlertEvent.STATUS_AT_RISK: _numbers_with_bad("status", STATUS_SEVERITY),
+    AlertEvent.LIMIT_LOWERED: _lowered_limits,
+    AlertEvent.WABA_RESTRICTED: _restricted_wabas,
+    AlertEvent.TEMPLATE_PAUSED: _paused_templates,
+    AlertEvent.PORTFOLIO_HEADROOM: _portfolios_low_on_headroom,
+    AlertEvent.WABA_SLOTS: _wabas_low_on_slots,
+    AlertEvent.WORKSPACE_SLOTS: _workspaces_low_on_slots,
+}

@@ -1,0 +1,194 @@
+"""One evaluation pass: each enabled rule's findings against its open alerts. A finding without an open alert opens
+one (the database's unique key lets one evaluator win a race), an open alert without a finding is resolved, and the
+changes are queued as messages (one each, or one digest), held through the rule's quiet period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.alerts import conditions
+from core.alerts.conditions import Finding
+from core.db import (
+    Alert,
+    AlertMessage,
+    AlertRule,
+    AlertRuleState,
+    AuditEntry,
+    NumberHealthSnapshot,
+    write_session,
+)
+
+DEFAULT_DIGEST_AT = 5
+
+
+@dataclass
+class EvaluationReport:
+    opened: int = 0
+    resolved: int = 0
+    messages: int = 0
+    rules: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.opened} alert(s) opened, {self.resolved} resolved, {self.messages} message(s) queued."
+
+
+def evaluate(engine: Engine, now: datetime, *, digest_at: int = DEFAULT_DIGEST_AT) -> EvaluationReport:
+    """Evaluate every enabled rule, each in its own transaction (committed before any message is delivered)."""
+    report = EvaluationReport()
+    with Session(engine) as session:
+        rule_ids = list(session.scalars(select(AlertRule.id).where(AlertRule.enabled).order_by(AlertRule.id)))
+    for rule_id in rule_ids:
+        with write_session(engine) as session:
+            _evaluate_rule(session, rule_id, now, digest_at, report)
+    return report
+
+
+def initial_state(session: Session, rule_id: int) -> AlertRuleState:
+    """A new rule hears of limit changes from the history and audit rows written after it."""
+    return AlertRuleState(
+        rule_id=rule_id,
+        snapshot_watermark=session.scalar(select(func.max(NumberHealthSnapshot.id))) or 0,
+        audit_watermark=session.scalar(select(func.max(AuditEntry.id))) or 0,
+    )
+
+
+def _evaluate_rule(session: Session, rule_id: int, now: datetime, digest_at: int, report: EvaluationReport) -> None:
+    # The state row's lock makes a second evaluator of this rule wait and then see what the first committed.
+    state = session.scalars(
+        select(AlertRuleState).where(AlertRuleState.rule_id == rule_id).with_for_update()
+    ).one_or_none()
+    rule = session.get(AlertRule, rule_id)
+    if rule is None or not rule.enabled:
+        return
+    if state is None:
+        state = initial_state(session, rule_id)
+        session.add(state)
+    findings = conditions.current_findings(session, rule, state)
+    open_alerts = {
+        alert.subject_key: alert
+        for alert in session.scalars(select(Alert).where(Alert.rule_id == rule.id, Alert.resolved_at.is_(None)))
+    }
+    resolved = _resolve_cleared(session, rule, open_alerts, findings, now)
+    superseded = _resolve_worsened(open_alerts, findings, now)
+    session.flush()
+    new = [f for key, f in findings.items() if key not in open_alerts or key in superseded]
+    opened = _open(session, rule, new, now)
+    state.evaluated_at = now
+    messages = _queue_messages(session, rule, state, opened + resolved, now, digest_at)
+    report.opened += len(opened)
+    report.resolved += len(resolved)
+    report.messages += messages
+    if opened or resolved:
+        report.rules.append(rule.name)
+
+
+def _resolve_cleared(
+    session: Session, rule: AlertRule, open_alerts: dict[str, Alert], findings: dict[str, Finding], now: datetime
+) -> list[Alert]:
+    cleared = [alert for key, alert in open_alerts.items() if key not in findings]
+    for alert in cleared:
+        present = conditions.present_value(session, rule, alert.subject_key)
+        alert.resolved_at = now
+        alert.resolution = f"Cleared: {present}." if present else "The condition has cleared."
+    return cleared
+
+
+def _resolve_worsened(open_alerts: dict[str, Alert], findings: dict[str, Finding], now: datetime) -> set[str]:
+    """A value worse than the open alert's (YELLOW → RED, a second cut of a limit) is a transition of its own."""
+    worse = {key for key, alert in open_alerts.items() if key in findings and findings[key].severity > alert.severity}
+    for key in worse:
+        open_alerts[key].resolved_at = now
+        open_alerts[key].resolution = f"Worsened to {findings[key].after}: a new alert follows."
+    return worse
+
+
+def _open(session: Session, rule: AlertRule, new: list[Finding], now: datetime) -> list[Alert]:
+    """Insert the new alerts; one that another evaluator has just opened is left to it."""
+    if not new:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    opened_ids: list[int] = []
+    for finding in new:
+        finding = conditions.with_history(session, rule, finding, now)
+        statement = (
+            dialect.insert(Alert)
+            .values(
+                rule_id=rule.id,
+                subject_key=finding.subject_key,
+                subject=finding.subject[:300],
+                e164=finding.e164,
+                waba=finding.waba,
+                workspace=finding.workspace,
+                severity=finding.severity,
+                before_value=finding.before,
+                after_value=finding.after[:200],
+                since=finding.since or now,
+                opened_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["rule_id", "subject_key"], index_where=Alert.resolved_at.is_(None))
+            .returning(Alert.id)
+        )
+        inserted = session.scalar(statement)
+        if inserted is not None:
+            opened_ids.append(inserted)
+    return list(session.scalars(select(Alert).where(Alert.id.in_(opened_ids)).order_by(Alert.id)))
+
+
+def _queue_messages(
+    session: Session, rule: AlertRule, state: AlertRuleState, changed: list[Alert], now: datetime, digest_at: int
+) -> int:
+    """One message per change, or one digest above `digest_at`; during the quiet period, one held message that
+    gathers every change until the period ends."""
+    announced = [alert for alert in changed if not (alert.resolution or "").startswith("Worsened")]
+    if not announced:
+        return 0
+    quiet = timedelta(hours=rule.quiet_hours)
+    if quiet and state.quiet_until is not None and state.quiet_until > now:
+        held = session.scalars(
+            select(AlertMessage)
+            .where(
+                AlertMessage.rule_id == rule.id,
+                AlertMessage.status == "pending",
+                AlertMessage.attempts == 0,
+                AlertMessage.due_at > now,
+            )
+            .order_by(AlertMessage.due_at)
+            .limit(1)
+        ).first()
+        created = 0
+        if held is None:
+            held = _new_message(session, rule, due_at=state.quiet_until, now=now)
+            state.quiet_until = state.quiet_until + quiet
+            created = 1
+        _attach(announced, held)
+        return created
+    groups = [announced] if len(announced) > digest_at else [[alert] for alert in announced]
+    for group in groups:
+        _attach(group, _new_message(session, rule, due_at=now, now=now))
+    if quiet:
+        state.quiet_until = now + quiet
+    return len(groups)
+
+
+def _new_message(session: Session, rule: AlertRule, *, due_at: datetime, now: datetime) -> AlertMessage:
+    message_id = session.scalar(
+        insert(AlertMessage)
+        .values(rule_id=rule.id, target=rule.target, created_at=now, due_at=due_at, status="pending", attempts=0)
+        .returning(AlertMessage.id)
+    )
+    message = session.get(AlertMessage, message_id)
+    assert message is not None
+    return message
+
+
+def _attach(alerts: list[Alert], message: AlertMessage) -> None:
+    for alert in alerts:
+        if alert.resolved_at is None:
+            alert.opened_message_id = message.id
+        else:
+            alert.resolved_message_id = message.id

@@ -1,0 +1,448 @@
+"""Alerts end to end in core: a fleet changed through real imports, rules evaluated, messages delivered to a real
+local SMTP server and a real local HTTP server standing in for a chat incoming webhook."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, event, func, select
+from werkzeug import Request, Response
+
+from core import alerts, imports, services
+from core.alerts.rules import AlertEvent
+from core.config import AlertSettings
+from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
+from core.errors import InvalidInput, PermissionDenied
+from tests.builders import ADMIN, ANALYST, VIEWER, french_mobile, unique_meta_id
+from tests.mail_server import MailServer
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(mail: MailServer) -> AlertSettings:
+    return AlertSettings(smtp_url=mail.url, base_url="https://fleet.example.com", digest_at=3)
+
+
+@dataclass
+class Fleet:
+    """One workspace, one portfolio (TIER_2K), one WABA with three numbers, all GREEN and CONNECTED."""
+
+    engine: Engine
+    portfolio: str
+    waba: str
+    numbers: list[str]
+    # Webhook events and evaluations follow the imports, whose clocks are the real time.
+    clock: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def tick(self, minutes: int = 1) -> datetime:
+        self.clock += timedelta(minutes=minutes)
+        return self.clock
+
+    def listing(self, **changes: dict[str, Any]) -> None:
+        """A Graph API listing of the WABA's numbers; `changes` maps a number's index ('n0') to new fields."""
+        data = []
+        for index, e164 in enumerate(self.numbers):
+            fields = {"quality_rating": "GREEN", "status": "CONNECTED", "messaging_limit_tier": "TIER_10K"}
+            fields |= changes.get(f"n{index}", {})
+            data.append({"display_phone_number": e164, "verified_name": f"Brand {index}", **fields})
+        self._import("meta-numbers", {"data": data}, waba=self.waba)
+
+    def webhook(self, field: str, value: dict[str, Any]) -> bytes:
+        at = int(self.tick().timestamp())
+        envelope = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": self.waba, "time": at, "changes": [{"field": field, "value": value}]}],
+        }
+        body = json.dumps(envelope).encode()
+        self._import_bytes("webhook", body)
+        return body
+
+    def _import(self, kind: str, payload: Any, **options: Any) -> None:
+        self._import_bytes(kind, json.dumps(payload).encode(), **options)
+
+    def _import_bytes(self, kind: str, data: bytes, **options: Any) -> None:
+        imports.run_import(self.engine, ADMIN, imports.ImportRequest(kind=kind, data=data, source="test", **options))
+
+
+def build_fleet(engine: Engine, numbers: int = 3) -> Fleet:
+    services.add_workspace(engine, ADMIN, "EU Brands")
+    portfolio = services.add_portfolio(
+        engine, ADMIN, meta_business_id=unique_meta_id(), name="Acme Europe", messaging_limit="TIER_10K"
+    )
+    services.connect_portfolio(engine, ADMIN, workspace="EU Brands", portfolio_meta_id=portfolio)
+    waba = services.add_waba(
+        engine, ADMIN, workspace="EU Brands", portfolio_meta_id=portfolio, meta_waba_id=unique_meta_id(), name="Fashion"
+    )
+    added = [
+        services.add_number(engine, ADMIN, meta_waba_id=waba, group_name=f"g{i}", phone=french_mobile(i)).e164
+        for i in range(numbers)
+    ]
+    fleet = Fleet(engine, portfolio, waba, added)
+    fleet.listing()
+    return fleet
+
+
+@pytest.fixture
+def fleet(sqlite_engine: Engine) -> Fleet:
+    return build_fleet(sqlite_engine)
+
+
+def rule(fleet: Fleet, event: AlertEvent, target: str = "mailto:ops@example.com", **options: Any) -> str:
+    return alerts.add_rule(fleet.engine, ADMIN, name=f"{event.value} rule", event=event.value, target=target, **options)
+
+
+def run(fleet: Fleet, settings: AlertSettings) -> alerts.PassReport:
+    return alerts.run_pass(fleet.engine, fleet.tick(), settings)
+
+
+def subjects(mail: MailServer) -> list[str]:
+    return [str(message["Subject"]) for message in mail.inbox.messages]
+
+
+# --- each event fires once on its transition, and not on unrelated changes --------------------------------
+
+
+def test_quality_drop_fires_once_when_a_number_falls_to_yellow(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    run(fleet, settings)
+    fleet.listing(n1={"verified_name": "Renamed"})  # unrelated change
+
+    run(fleet, settings)
+    fleet.listing(n1={"quality_rating": "YELLOW"})
+    run(fleet, settings)
+    run(fleet, settings)
+
+    assert mail.inbox.wait_for(1)
+    assert len(mail.inbox.messages) == 1
+    body = mail.inbox.messages[0].get_content()
+    assert "Quality dropped" in str(mail.inbox.messages[0]["Subject"])
+    assert "GREEN → YELLOW" in body
+    assert "Fashion" in body
+    assert "EU Brands" in body
+    assert "https://fleet.example.com/numbers?phone=%2B33600000001" in body
+
+
+def test_a_worse_value_is_a_new_transition_and_a_recovery_sends_a_resolved_note(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    fleet.listing(n0={"quality_rating": "YELLOW"})
+    run(fleet, settings)
+
+    fleet.listing(n0={"quality_rating": "RED"})
+    run(fleet, settings)
+    fleet.listing(n0={"quality_rating": "GREEN"})
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(3)) == 3
+    first, worse, resolved = (message.get_content() for message in mail.inbox.messages)
+    assert "GREEN → YELLOW" in first
+    assert "GREEN → RED" in worse
+    assert "Resolved" in str(mail.inbox.messages[2]["Subject"])
+    assert "now GREEN" in resolved
+
+
+def test_status_at_risk_fires_on_a_flag_from_a_webhook(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
+    rule(fleet, AlertEvent.STATUS_AT_RISK)
+    run(fleet, settings)
+    digits = fleet.numbers[2].lstrip("+")
+
+    fleet.webhook("phone_number_quality_update", {"display_phone_number": digits, "event": "ONBOARDING"})
+    run(fleet, settings)
+    fleet.webhook("phone_number_quality_update", {"display_phone_number": digits, "event": "FLAGGED"})
+    run(fleet, settings)
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1)) == 1
+    assert "CONNECTED → FLAGGED" in mail.inbox.messages[0].get_content()
+
+
+def test_limit_lowered_fires_for_a_number_tier_and_a_portfolio_limit(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.LIMIT_LOWERED)
+    fleet.listing(n0={"messaging_limit_tier": "TIER_UNLIMITED"})  # raised: not an alert
+    run(fleet, settings)
+
+    fleet.listing(n0={"messaging_limit_tier": "TIER_1K"})
+    run(fleet, settings)
+    fleet.webhook("business_capability_update", {"max_daily_conversations_per_business": 2000})
+    run(fleet, settings)
+    run(fleet, settings)
+
+    bodies = [message.get_content() for message in mail.inbox.wait_for(2)]
+    assert len(bodies) == 2
+    assert "TIER_UNLIMITED → TIER_1K" in bodies[0]
+    assert "TIER_10K → TIER_2K" in bodies[1]
+    assert "Acme Europe" in bodies[1]
+
+
+def test_waba_restricted_fires_on_a_disable(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
+    rule(fleet, AlertEvent.WABA_RESTRICTED)
+    run(fleet, settings)
+
+    fleet.webhook("account_update", {"event": "PARTNER_ADDED"})
+    run(fleet, settings)
+    fleet.webhook("account_update", {"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "DISABLE"}})
+    run(fleet, settings)
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1)) == 1
+    assert "DISABLED" in mail.inbox.messages[0].get_content()
+
+
+def test_template_paused_fires_once(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
+    rule(fleet, AlertEvent.TEMPLATE_PAUSED)
+    template = {
+        "message_template_id": "7001",
+        "message_template_name": "spring_sale",
+        "message_template_language": "en_US",
+    }
+    fleet.webhook("message_template_status_update", {"event": "APPROVED", **template})
+    run(fleet, settings)
+
+    fleet.webhook("message_template_status_update", {"event": "PAUSED", "reason": "LOW_QUALITY", **template})
+    run(fleet, settings)
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1)) == 1
+    body = mail.inbox.messages[0].get_content()
+    assert "spring_sale" in body
+    assert "APPROVED → PAUSED" in body
+
+
+def test_portfolio_headroom_fires_when_senders_use_up_the_shared_limit(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.PORTFOLIO_HEADROOM, threshold=20)
+    run(fleet, settings)  # 3 senders on 10,000 a day: plenty
+
+    fleet.webhook("business_capability_update", {"max_daily_conversations_per_business": 1000})
+    run(fleet, settings)  # 3 × 250 of 1,000: 25 % left
+    services.add_number(fleet.engine, ADMIN, meta_waba_id=fleet.waba, group_name="g3", phone=french_mobile(3))
+    run(fleet, settings)  # 4 × 250 of 1,000: none left
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1)) == 1
+    assert "0 % headroom (4 senders on TIER_1K" in mail.inbox.messages[0].get_content()
+
+
+def test_waba_and_workspace_slots_fire_at_their_thresholds(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.WABA_SLOTS, threshold=16)
+    rule(fleet, AlertEvent.WORKSPACE_SLOTS, threshold=8)
+    run(fleet, settings)  # 17 free number slots, 9 free WABA slots
+
+    services.add_number(fleet.engine, ADMIN, meta_waba_id=fleet.waba, group_name="g3", phone=french_mobile(3))
+    services.add_waba(
+        fleet.engine,
+        ADMIN,
+        workspace="EU Brands",
+        portfolio_meta_id=fleet.portfolio,
+        meta_waba_id=unique_meta_id(),
+        name="Food",
+    )
+    run(fleet, settings)
+    run(fleet, settings)
+
+    found = sorted(subjects(mail) if mail.inbox.wait_for(2) else [])
+    assert len(found) == 2
+    assert "WABA nearly full" in found[0]
+    assert "Workspace nearly full" in found[1]
+
+
+# --- never twice, digest, quiet period, retries -------------------------------------------------------------
+
+
+def test_replaying_the_same_delivery_ten_times_sends_one_message(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.STATUS_AT_RISK)
+    body = fleet.webhook(
+        "phone_number_quality_update", {"display_phone_number": fleet.numbers[0].lstrip("+"), "event": "FLAGGED"}
+    )
+
+    for _ in range(10):
+        fleet._import_bytes("webhook", body)
+        run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1, timeout=1)) == 1
+
+
+def test_many_alerts_at_once_are_sent_as_one_digest(
+    sqlite_engine: Engine, mail: MailServer, settings: AlertSettings
+) -> None:
+    fleet = build_fleet(sqlite_engine, numbers=5)
+    rule(fleet, AlertEvent.QUALITY_DROP)
+
+    fleet.listing(**{f"n{i}": {"quality_rating": "RED"} for i in range(5)})  # 5 > digest_at (3)
+    run(fleet, settings)
+
+    assert len(mail.inbox.wait_for(1, timeout=1)) == 1
+    message = mail.inbox.messages[0]
+    assert "5 new" in str(message["Subject"])
+    assert message.get_content().count("Quality dropped") == 5
+
+
+def test_a_quiet_period_holds_later_alerts_for_one_message_at_its_end(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP, quiet_hours=2)
+    fleet.listing(n0={"quality_rating": "YELLOW"})
+    run(fleet, settings)
+
+    fleet.listing(n0={"quality_rating": "YELLOW"}, n1={"quality_rating": "YELLOW"})
+    run(fleet, settings)
+    fleet.listing(n0={"quality_rating": "YELLOW"}, n1={"quality_rating": "YELLOW"}, n2={"quality_rating": "RED"})
+    run(fleet, settings)
+    held = len(mail.inbox.wait_for(1, timeout=0.5))
+    alerts.run_pass(fleet.engine, fleet.tick(minutes=121), settings)
+
+    assert held == 1
+    assert len(mail.inbox.wait_for(2, timeout=1)) == 2
+    assert mail.inbox.messages[1].get_content().count("Quality dropped") == 2
+
+
+def test_a_chat_target_down_then_up_gets_the_message_once_after_a_retry(
+    fleet: Fleet, httpserver: HTTPServer, settings: AlertSettings
+) -> None:
+    received: list[dict[str, Any]] = []
+    answers = iter([Response("down", status=503), Response("ok", status=200)])
+
+    def handler(request: Request) -> Response:
+        received.append(request.get_json())
+        return next(answers)
+
+    httpserver.expect_request("/hooks/alerts", method="POST").respond_with_handler(handler)
+    rule(fleet, AlertEvent.QUALITY_DROP, target=httpserver.url_for("/hooks/alerts"))
+    fleet.listing(n0={"quality_rating": "RED"})
+
+    first = run(fleet, settings)
+    too_soon = alerts.run_pass(fleet.engine, fleet.clock + timedelta(seconds=10), settings)
+    after_backoff = alerts.run_pass(fleet.engine, fleet.tick(minutes=5), settings)
+    later = alerts.run_pass(fleet.engine, fleet.tick(minutes=60), settings)
+
+    assert (first.delivery.failed, too_soon.delivery.sent, after_backoff.delivery.sent, later.delivery.sent) == (
+        1,
+        0,
+        1,
+        0,
+    )
+    assert len(received) == 2
+    assert "Quality dropped" in received[1]["text"]
+    with read_session(fleet.engine) as session:
+        outcomes = list(session.scalars(select(AlertDeliveryAttempt.outcome).order_by(AlertDeliveryAttempt.id)))
+    assert outcomes == ["failed", "sent"]
+
+
+def test_a_target_that_keeps_failing_is_listed(fleet: Fleet, settings: AlertSettings) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP, target="http://127.0.0.1:9/nothing-listens-here")
+    fleet.listing(n0={"quality_rating": "RED"})
+
+    run(fleet, settings)
+    alerts.run_pass(fleet.engine, fleet.tick(minutes=5), settings)
+
+    failing = alerts.failing_targets(fleet.engine)
+    assert list(failing["target"]) == ["http://127.0.0.1:9/nothing-listens-here"]
+    assert int(failing["failed_attempts"][0]) == 2
+
+
+# --- who may manage rules -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [VIEWER, ANALYST])
+def test_only_admins_create_rules(fleet: Fleet, actor: Any) -> None:
+    with pytest.raises(PermissionDenied, match="needs the admin role"):
+        alerts.add_rule(fleet.engine, actor, name="mine", event="quality_drop", target="mailto:me@example.com")
+
+    assert alerts.rules_table(fleet.engine).empty
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"event": "quality_up"}, "unknown event 'quality_up'"),
+        ({"target": "ops@example.com"}, "neither mailto:ADDRESS nor"),
+        ({"target": "mailto:not-an-address"}, "is not an e-mail address"),
+        ({"threshold": "5"}, "takes no threshold"),
+        ({"quiet_hours": "-1"}, "between 0 and"),
+        ({"workspace": "Nowhere"}, "Workspace 'Nowhere' does not exist"),
+    ],
+)
+def test_a_bad_rule_is_refused_naming_its_field(fleet: Fleet, options: dict[str, Any], message: str) -> None:
+    values = {"name": "bad", "event": "quality_drop", "target": "mailto:ops@example.com"} | options
+
+    with pytest.raises((InvalidInput, Exception), match=message):
+        alerts.add_rule(fleet.engine, ADMIN, **values)
+
+    assert alerts.rules_table(fleet.engine).empty
+
+
+def test_a_disabled_rule_fires_no_more(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
+    name = rule(fleet, AlertEvent.QUALITY_DROP)
+    alerts.disable_rule(fleet.engine, ADMIN, name)
+
+    fleet.listing(n0={"quality_rating": "RED"})
+    run(fleet, settings)
+
+    assert mail.inbox.wait_for(1, timeout=0.3) == []
+
+
+# --- concurrency on PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_evaluators_racing_on_postgresql_send_one_message(
+    postgres_engine: Engine, mail: MailServer, settings: AlertSettings
+) -> None:
+    fleet = build_fleet(postgres_engine)
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    fleet.listing(n0={"quality_rating": "RED"})
+    now = fleet.tick()
+    # Each evaluator waits at its insert of the alert for the other to get there too (or 2 s, when the other is
+    # kept out): both try to open the same alert at once unless the first one's transaction shuts the second out.
+    both_at_insert = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def meet_at_insert(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        print("STMT", threading.get_ident(), statement[:60].replace("\n", " "))
+        if statement.lstrip().upper().startswith("INSERT INTO ALERTS"):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_at_insert.wait(timeout=2)
+
+    def evaluator() -> None:
+        try:
+            alerts.run_pass(postgres_engine, now, settings)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    event.listen(postgres_engine, "before_cursor_execute", meet_at_insert)
+    threads = [threading.Thread(target=evaluator) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    event.remove(postgres_engine, "before_cursor_execute", meet_at_insert)
+
+    assert errors == []
+    assert len(mail.inbox.wait_for(1, timeout=1)) == 1
+    with read_session(postgres_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1
+        assert session.scalar(select(func.count()).select_from(AlertMessage)) == 1
