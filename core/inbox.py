@@ -178,6 +178,9 @@ def _apply(session: Session, actor: Actor, due: Sequence[_Due], now: datetime, r
         .values(state=Pending.APPLIED, applied_at=now, last_error=None)
     )
     _record_activity(session, reads, now)
+    named = _source(due)
+    after = {"deliveries": named, "imported": len(to_import), "changed": result.wrote}
+    record_audit(session, actor, "apply", "webhook_deliveries", named, after=after, now=now)
     result.applied += ids
 
 

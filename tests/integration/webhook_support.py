@@ -131,13 +131,11 @@ def states(engine: Engine) -> dict[int, str]:
 
 
 def applications(engine: Engine) -> dict[int, int]:
-    """How many committed imports applied each delivery, from the imports' audit entries."""
+    """How many committed worker transactions applied each delivery, from their audit entries."""
     counts: dict[int, int] = {}
     with engine.connect() as connection:
-        entries = connection.scalars(
-            select(AuditEntry.after).where(AuditEntry.action == "import", AuditEntry.object_key.like("webhook: %"))
-        )
+        entries = connection.scalars(select(AuditEntry.after).where(AuditEntry.action == "apply"))
         for after in entries:
-            for delivery_id in applied_ids(json.loads(after)["source"]):
+            for delivery_id in applied_ids(json.loads(after)["deliveries"]):
                 counts[delivery_id] = counts.get(delivery_id, 0) + 1
     return counts
