@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from core import exports
 from core.cli.context import Commands, Context
 from core.errors import InvalidInput
-from core.model import Role, require_role
+from core.model import require_export_right
 from core.reads.accounts import wabas_table
 from core.reads.audit import audit_table
 from core.reads.history import history_export
@@ -39,7 +39,7 @@ def register(commands: Commands) -> None:
 
 
 def _export(args: argparse.Namespace, context: Context) -> int:
-    require_role(context.actor, Role.ANALYST, f"export {args.what}")
+    require_export_right(context.actor, args.what)
     payload = exports.export_bytes(EXPORTS[args.what](context.engine), args.format)
     if args.output is None:
         sys.stdout.buffer.write(payload)
