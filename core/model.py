@@ -258,19 +258,66 @@ def _either(values: Iterable[str]) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# Characters that change how the text around them is shown: a name stored as 'abc\u202edcba' reads 'abcabcd'.
+TEXT_DIRECTION_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Trimmed from both ends like spaces: zero-width space, joiners, word joiner, byte-order mark, soft hyphen.
+_INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# Letters that show as blank space (Hangul fillers, the blank Braille pattern).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def clean_name(field: str, value: object, *, required: bool = True, max_length: int = MAX_NAME_LENGTH) -> str:
-    """Trim a name typed by a user; reject control characters, over-long and (if required) empty values."""
+    """The one rule for a name typed by people (forms, CLI, CSV onboarding): NFC, trimmed of spaces and invisible
+    characters; refused, naming the field, when it holds a control or text-direction character or half a character,
+    shows nothing, puts a combining mark at the start of a word, or is too long."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(f"Field '{field}' must be text.")
     text = unicodedata.normalize("NFC", value).strip()
+    if not text.isascii():
+        text = text.strip(_INVISIBLE_EDGES + " ").strip()
+    if not text and value.strip():
+        raise InvalidInput(f"Field '{field}' shows nothing: it holds only invisible characters.")
     if required and not text:
         raise InvalidInput(f"Field '{field}' is required.")
     if len(text) > max_length:
         raise InvalidInput(f"Field '{field}' is too long ({len(text)} characters, at most {max_length}).")
-    if _CONTROL.search(text):
-        raise InvalidInput(f"Field '{field}' contains control characters.")
+    if text.isascii():
+        problem = "contains control characters" if _CONTROL.search(text) else None
+    else:
+        problem = _unreadable(text)
+    if problem:
+        raise InvalidInput(f"Field '{field}' {problem}.")
+    return text
+
+
+def _unreadable(text: str) -> str | None:
+    """What makes a (non-ASCII) name unsafe to show as it is stored, if anything."""
+    visible = False
+    after_space = True
+    for char in text:
+        category = unicodedata.category(char)
+        code = f"U+{ord(char):04X}"
+        if category in ("Cc", "Zl", "Zp"):
+            return f"contains control characters ({code})"
+        if category == "Cs":
+            return f"is not valid text: it holds half of a character ({code}, an undecodable byte or a lone surrogate)"
+        if char in TEXT_DIRECTION_CONTROLS:
+            return f"contains a text-direction control ({code}) that would show it differently from how it is stored"
+        if category[0] == "M" and after_space:
+            return f"puts a combining mark ({code}) at the start of a word, where it has no letter to go on"
+        visible = visible or not (category in ("Cf", "Zs", "Mn", "Me") or char in _BLANK_LETTERS)
+        after_space = category == "Zs"
+    return None if visible else "shows nothing: it holds only invisible characters"
+
+
+def clean_choice(field: str, value: object, choices: type[enum.Enum]) -> str:
+    """A value typed by people for an enumerated field (a messaging-limit tier): one of the known names only."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    if text not in choices.__members__:
+        got = repr(value.strip()[:40]) if isinstance(value, str) and value.strip() else "nothing"
+        raise InvalidInput(f"Field '{field}' must be one of {', '.join(choices.__members__)}; got {got}.")
     return text
 
 

@@ -248,7 +248,7 @@ def add_portfolio(
     meta_business_id = model.clean_meta_id("Meta business id", meta_business_id)
     name = model.clean_name("portfolio name", name)
     limit = (
-        model.read_enum("messaging limit", messaging_limit, model.MessagingLimitTier).value if messaging_limit else None
+        model.clean_choice("messaging limit", messaging_limit, model.MessagingLimitTier) if messaging_limit else None
     )
     now = now or utcnow()
     with write_session(engine, actor) as session:
