@@ -90,7 +90,8 @@ def _end_with_the_tests() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _command(port: int, secrets_file: Path) -> list[str]:
+def _command(port: int, secrets_file: Path, address: str | None) -> list[str]:
+    """`address` None: the project's .streamlit/config.toml decides where the server listens."""
     return [
         sys.executable,
         "-m",
@@ -99,8 +100,7 @@ def _command(port: int, secrets_file: Path) -> list[str]:
         "app.py",
         "--server.port",
         str(port),
-        "--server.address",
-        "127.0.0.1",
+        *(["--server.address", address] if address is not None else []),
         "--server.headless",
         "true",
         "--server.fileWatcherType",
@@ -113,7 +113,7 @@ def _command(port: int, secrets_file: Path) -> list[str]:
 
 
 def _start(
-    database_url: str, log_dir: Path, secrets: Secrets, settings: dict[str, str]
+    database_url: str, log_dir: Path, secrets: Secrets, address: str | None, settings: dict[str, str]
 ) -> tuple[RunningApp, subprocess.Popen[bytes]]:
     """Start the app and wait until it serves. Another test worker may take the free port first: then retry."""
     secrets_file = log_dir / "secrets.toml"
@@ -123,7 +123,7 @@ def _start(
         secrets_file.write_text(secrets(app.base_url) if callable(secrets) else secrets)
         with app.log_path.open("wb") as log:
             process = subprocess.Popen(
-                _command(port, secrets_file),
+                _command(port, secrets_file, address),
                 cwd=REPO_ROOT,
                 env=app_environment(database_url, **settings),
                 stdout=log,
@@ -147,13 +147,15 @@ def _start(
 
 
 @contextmanager
-def running_app(database_url: str, log_dir: Path, *, secrets: Secrets = "", **settings: str) -> Iterator[RunningApp]:
+def running_app(
+    database_url: str, log_dir: Path, *, secrets: Secrets = "", address: str | None = "127.0.0.1", **settings: str
+) -> Iterator[RunningApp]:
     """`streamlit run app.py` from the repository root on a free port; yields once /_stcore/health says ok.
 
     The app reads `secrets` (TOML) instead of the developer's own .streamlit/secrets.toml, so it runs in local
     mode unless the test gives it an [auth] section."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    app, process = _start(database_url, log_dir, secrets, settings)
+    app, process = _start(database_url, log_dir, secrets, address, settings)
     try:
         yield app
     finally:
