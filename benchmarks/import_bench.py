@@ -203,7 +203,7 @@ class SqliteState:
 
 def settle(path: Path) -> None:
     """Flush a restored copy to disk before it is timed: otherwise the copy's own writeback (the whole file) runs
-    during the import and blocks its first writes (measured: 1.06 s → 0.76 s for the 10,000-number listing)."""
+    during the import and blocks its first writes (figures in benchmarks/README.md)."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

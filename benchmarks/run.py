@@ -292,7 +292,7 @@ def _page_runs(url: str, repeat: int) -> dict[str, Any]:
     from streamlit.testing.v1 import AppTest
     from streamlit.testing.v1 import app_test as app_test_module
 
-    # As on a live server: scripts compiled once, not at every run as AppTest does (~20 ms a run here) ...
+    # As on a live server: scripts compiled once, not at every run as AppTest does ...
     shared_scripts = ScriptCache()
     app_test_module.ScriptCache = lambda: shared_scripts  # type: ignore[misc, assignment]
     # ... and every page run through app.py once st.navigation has run (AppTest would otherwise start each run in

@@ -1,1 +1,1 @@
-"""WABA Fleet domain: model and rules, persistence, services, queries, imports and exports."""
+"""WABA Fleet domain: model and rules, persistence, services, reads, imports, exports and the command line."""

@@ -365,6 +365,7 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
     text = _plain_phone_text(raw).strip()
     if len(text) > 40:
         raise InvalidPhoneNumber(f"Phone number '{text[:40]}…' is too long.")
+    _refuse_what_is_not_dialled(text)
     region_code = region.strip().upper() if region else None
     if region_code and region_code not in phonenumbers.SUPPORTED_REGIONS:
         raise InvalidPhoneNumber(
@@ -392,6 +393,29 @@ def normalize_phone_number(raw: object, region: str | None = None, *, strict: bo
         where = phonenumbers.region_code_for_number(parsed) or f"+{parsed.country_code}"
         raise InvalidPhoneNumber(f"Phone number '{text}' is not a valid number in {where}.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+# What phonenumbers reads as an extension ('ext. 12', 'x12', '#12'): refused below with its own reason.
+_EXTENSION = re.compile(r"(?i)(;ext=|\bext\.?|\bextension|\bx|#)\s*\d+\s*$")
+_SIGNS = "-\u2212\u2010\u2011\u2012\u2013\u2014\ufe63\uff0d\u00b1"
+
+
+def _refuse_what_is_not_dialled(text: str) -> None:
+    """Letters are not keypad digits here ('+33 6 AB CD…' is a typo, not 22 23), and only '+' may lead a number."""
+    if not text.isprintable():
+        code = next(f"U+{ord(ch):04X}" for ch in text if not ch.isprintable())
+        raise InvalidPhoneNumber(f"Phone number holds a character that is not part of a number ({code}).")
+    if text[0] in _SIGNS:
+        raise InvalidPhoneNumber(
+            f"Phone number '{text}' starts with '{text[0]}'; an international number starts with + (or 00)."
+        )
+    letters = _LETTER.findall(text)
+    if letters and any(ch.isdigit() for ch in text) and not _EXTENSION.search(text):
+        shown = ", ".join(dict.fromkeys(letters[:6]))
+        raise InvalidPhoneNumber(
+            f"Phone number '{text}' contains letters ({shown}); type its digits, not the letters of a phone keypad."
+        )
 
 
 def _plain_phone_text(text: str) -> str:
@@ -426,7 +450,7 @@ def _with_plus_if_international(text: str, region_code: str | None) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def format_international(e164: str) -> str:
-    """'+33612345678' → '+33 6 12 34 56 78'; falls back to the E.164 text. Memoised: parsing costs ~50 µs."""
+    """'+33612345678' → '+33 6 12 34 56 78'; falls back to the E.164 text. Memoised: parsing is the slow part."""
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:

@@ -221,9 +221,8 @@ def _indexes_built_after_load(connection: Any, table: type[Base], row_count: int
     CREATE INDEX leaves a tenth of each leaf free, as in an index grown by daily writes.
 
     Not on SQLite: its CREATE INDEX fills every leaf, which no running fleet's index does, and the next import
-    would split nearly every leaf it writes to (a 10,000-number listing: 5,093 pages written instead of 2,629).
-    There the rows go into the indexed table in the order they were recorded, as a deployment writes them
-    (a million rows: 20 s instead of 10 s)."""
+    would split nearly every leaf it writes to. There the rows go into the indexed table in the order they were
+    recorded, as a deployment writes them (slower to seed; figures in benchmarks/README.md)."""
     if row_count < 100_000 or connection.dialect.name != "postgresql":
         yield
         return

@@ -38,8 +38,7 @@ def _built_figure(url: str, fresh: str, data_key: str, chart: str, _build: Calla
 
 def _figure(chart: str, data_key: str | None, build: Callable[[], go.Figure]) -> go.Figure:
     """A chart's figure, built once per set of numbers (`data_key` names it, e.g. the page's filters; None: no
-    caching). Counting 10,000 numbers and validating a Plotly figure take ~100 ms a chart; a rerun reuses the
-    figure, kept as a plain dict and wrapped again without a second validation."""
+    caching). A rerun reuses the figure, kept as a plain dict and wrapped again without a second validation."""
     if data_key is None:
         return build()
     return go.Figure(_built_figure(*freshness.read_key(), data_key, chart, build), _validate=False)

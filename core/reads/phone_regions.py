@@ -41,7 +41,7 @@ def _english_region_name(code: str) -> str:
 @cache
 def _region_names() -> dict[str, dict[str, str]]:
     """phonenumbers' country names (its geodata/locale.py), read on their own: importing them through
-    `phonenumbers.geocoder` first loads every place name of every dialling prefix (~100 MB, seconds)."""
+    `phonenumbers.geocoder` first loads every place name of every dialling prefix, far larger and slower."""
     path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
     spec = importlib.util.spec_from_file_location("phonenumbers.geodata.locale", path)
     assert spec is not None

@@ -2,9 +2,9 @@
 snapshots in two statements, found through a partial index of the unflagged ones
 
 SQLite runs a row trigger's program for every inserted row, even when its WHEN clause skips the body, and its
-trigger could only update each row after writing it: ~70 µs per snapshot, ~60 ms for an import of 1,300 health
-changes. PostgreSQL keeps its BEFORE trigger, which fills the flag in the row being written; an UPDATE afterwards
-would write each new snapshot's row and index entries twice and check its foreign key again.
+trigger could only update each row after writing it (its cost: benchmarks/README.md). PostgreSQL keeps its
+BEFORE trigger, which fills the flag in the row being written; an UPDATE afterwards would write each new
+snapshot's row and index entries twice and check its foreign key again.
 
 Revision ID: 0007
 Revises: 0006

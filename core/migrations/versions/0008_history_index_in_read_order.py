@@ -3,9 +3,9 @@ after another reads it
 
 The lookups order by (recorded_at, id) with LIMIT 1. With the index on (number, recorded_at) alone, PostgreSQL's
 generic plan in the snapshot trigger sorts a number's snapshots instead of reading the last one, and once the
-history is laid out day by day (as a running fleet writes it) each of those snapshots is on a page of its own:
-~210 µs per inserted snapshot instead of ~30 µs (1,319 snapshots: 281 → 37 ms). SQLite's index already ended with
-the row id, so the order is the same there, with the id written once more per entry.
+history is laid out day by day (as a running fleet writes it) each of those snapshots is on a page of its own
+(the cost per insert: benchmarks/README.md). SQLite's index already ended with the row id, so the order is
+the same there, with the id written once more per entry.
 
 Revision ID: 0008
 Revises: 0007
