@@ -13,7 +13,7 @@ from core import deployment
 from core.config import load_settings
 from core.errors import FleetError
 from core.model import Actor, Role
-from pages.kit import acting_user, database, shell, text, unexpected_errors
+from pages.kit import acting_user, database, freshness, shell, text, unexpected_errors
 
 st.set_page_config(page_title="WABA Fleet", page_icon=":material/forum:", layout="wide")
 
@@ -115,6 +115,7 @@ def identity_refused(error: FleetError) -> None:
 def run() -> None:
     refuse_unsafe_exposure()
     database.engine()  # the schema is brought up to date before any page reads
+    freshness.note_data_version()  # once per rerun: the key of every cached read
     if acting_user.auth_enabled() and not st.user.get("is_logged_in"):
         st.navigation(menu("signed out"), position="hidden").run()
         return
@@ -124,6 +125,8 @@ def run() -> None:
         identity_refused(error)
         return
     identity_sidebar(current)
+    with st.sidebar:
+        freshness.follow_data_version()
     page = navigation(current)
     with unexpected_errors.shown_by_id(f"page {page.title}"):
         page.run()
