@@ -145,6 +145,9 @@ def run_worker(engine: Engine, settings: WebhookSettings) -> None:
     job = sync.schedule(load_sync_settings())
     if job is not None and job not in PERIODIC:
         PERIODIC.append(job)
+    from core.alerts import worker_jobs  # alerts evaluated after each batch and by a sweep, delivered after commit
+
+    worker_jobs.register()
     worker = Worker(engine, settings)
     signal.signal(signal.SIGTERM, _stopping(worker))
     signal.signal(signal.SIGINT, _stopping(worker))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from core.config import AlertSettings
 from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
 from core.errors import InvalidInput, PermissionDenied
 from tests.builders import ADMIN, ANALYST, VIEWER, french_mobile, unique_meta_id
+from tests.integration import webhook_support
 from tests.mail_server import MailServer
 
 
@@ -446,3 +449,48 @@ def test_two_evaluators_racing_on_postgresql_send_one_message(
     with read_session(postgres_engine) as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 1
         assert session.scalar(select(func.count()).select_from(AlertMessage)) == 1
+
+
+# --- end to end: Meta's signed webhook → receiver → inbox → worker → e-mail ----------------------------------
+
+
+def test_a_signed_webhook_posted_to_the_receiver_ends_in_one_email(
+    sqlite_url: str, sqlite_engine: Engine, mail: MailServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = build_fleet(sqlite_engine)
+    rule(fleet, AlertEvent.STATUS_AT_RISK)
+    monkeypatch.setenv("FLEET_SMTP_URL", mail.url)
+    monkeypatch.setenv("FLEET_BASE_URL", "https://fleet.example.com")
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": fleet.waba,
+                    "time": int(fleet.tick().timestamp()),
+                    "changes": [
+                        {
+                            "field": "phone_number_quality_update",
+                            "value": {"display_phone_number": fleet.numbers[1].lstrip("+"), "event": "FLAGGED"},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    log = tmp_path / "processes.log"
+
+    with webhook_support.receiver_process(sqlite_url, log) as (url, _):
+        worker = webhook_support.start_cli(sqlite_url, "worker", log=log)
+        try:
+            for _ in range(3):  # Meta retries: the same delivery, three times
+                assert webhook_support.post(url, body).status_code == 200
+            received = mail.inbox.wait_for(1, timeout=60)
+            time.sleep(1.5)  # room for a duplicate to arrive, were there one
+        finally:
+            webhook_support.stop(worker)
+
+    assert len(received) == 1, log.read_text()
+    assert len(mail.inbox.messages) == 1
+    assert "CONNECTED → FLAGGED" in received[0].get_content()
+    assert "https://fleet.example.com/numbers?phone=%2B33600000001" in received[0].get_content()
