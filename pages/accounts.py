@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model, services
-from pages.kit import acting_user, arrow_tables, database, feedback, forms, reads, shell, tables, text
+from pages.kit import acting_user, arrow_tables, database, downloads, feedback, forms, reads, shell, tables, text
 
 shell.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
 admin = acting_user.is_admin()
@@ -30,8 +30,16 @@ else:
     tables.table(
         reads.portfolios,
         "accounts_portfolios",
-        ["portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"],
-        {"active_numbers": "Senders", "limit_is_low": st.column_config.CheckboxColumn("Low for its senders")},
+        [
+            *("portfolio", "portfolio_id", "messaging_limit", "wabas", "active_numbers", "limit_is_low"),
+            *("max_phone_numbers_per_business", "max_phone_numbers_per_waba"),
+        ],
+        {
+            "active_numbers": "Senders",
+            "limit_is_low": st.column_config.CheckboxColumn("Low for its senders"),
+            "max_phone_numbers_per_business": "Meta: numbers per business",
+            "max_phone_numbers_per_waba": "Meta: numbers per WABA",
+        },
     )
     st.subheader("Portfolios connected to each workspace")
     tables.table(
@@ -44,12 +52,33 @@ else:
     tables.table(
         reads.wabas,
         "accounts_wabas",
-        ["workspace", "waba", "waba_id", "portfolio", "active_numbers", "templates", "status", "state"],
+        [
+            *("workspace", "waba", "waba_id", "portfolio", "active_numbers", "meta_number_limit", "templates"),
+            *("status", "state", "ban_state", "restrictions", "violation_type", "last_sync", "last_sync_outcome"),
+        ],
         {
             "active_numbers": tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
+            "meta_number_limit": st.column_config.NumberColumn("Meta's limit", help="max_phone_numbers_per_waba"),
             "state": "State",
+            "ban_state": "Ban",
+            "restrictions": "Restrictions (Meta)",
+            "violation_type": "Violation",
+            "last_sync": tables.when_column("Last Graph sync", "YYYY-MM-DD HH:mm"),
+            "last_sync_outcome": "Sync outcome",
         },
     )
+    csv_column, json_column = st.columns(2)
+    with csv_column:
+        downloads.csv_download(
+            "Download WABAs (CSV)", reads.wabas(), file_name=downloads.export_file_name("wabas"), key="wabas_csv"
+        )
+    with json_column:
+        downloads.json_download(
+            "Download WABAs (JSON)",
+            reads.wabas(),
+            file_name=downloads.export_file_name("wabas", "json"),
+            key="wabas_json",
+        )
 if not admin:
     st.stop()
 

@@ -13,7 +13,7 @@ from pages.kit import downloads, filter_state, paging, reads, shell, tables, tex
 FILTERS = "numbers_filters"
 TABLE = "numbers_table"
 TABLE_COLUMNS = [
-    *("phone_international", "display_name", "quality_rating", "status", "messaging_limit_tier"),
+    *("phone_international", "display_name", "quality_rating", "status", "health_status", "messaging_limit_tier"),
     *("portfolio_messaging_limit", "name_status", "waba", "subscription_group", "group_state"),
     *("workspace", "portfolio", "phone_e164", "updated_at", "unknown_values"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.reads.numbers import NumberFilters
-from pages.kit import arrow_tables, reads, shell, tables, text
+from pages.kit import arrow_tables, downloads, reads, shell, tables, text
 
 shell.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")
 if shell.empty_fleet_notice():
@@ -16,7 +16,10 @@ waba_labels = {waba_id: f"{name} — {workspace}" for waba_id, name, workspace i
 chosen = st.multiselect(
     "Show WABAs", list(waba_labels), key="templates_waba", format_func=waba_labels.__getitem__, placeholder="All"
 )
-COLUMNS = ["workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"]
+COLUMNS = [
+    *("workspace", "waba", "template", "language", "category", "status", "quality_score", "shared_by_numbers"),
+    *("status_reason", "status_since", "previous_category"),
+]
 templates = arrow_tables.shown(reads.templates, COLUMNS, ["quality_score"], waba_ids=tuple(chosen))
 if not templates.num_rows:
     st.info(
@@ -36,11 +39,29 @@ picked = tables.table(
         "language": "Language",
         "category": "Category",
         "shared_by_numbers": st.column_config.NumberColumn("Shared by numbers", help="Active numbers of the WABA"),
+        "status_reason": st.column_config.TextColumn("Reason", help="Why Meta rejected, paused or disabled it"),
+        "status_since": tables.when_column("Status since"),
+        "previous_category": "Previous category",
     },
     tags=["quality_score"],
     on_select="rerun",
     selection_mode="single-row",
 )
+csv_column, json_column = st.columns(2)
+with csv_column:
+    downloads.csv_download(
+        "Download templates (CSV)",
+        reads.templates(waba_ids=tuple(chosen)),
+        file_name=downloads.export_file_name("templates"),
+        key="templates_csv",
+    )
+with json_column:
+    downloads.json_download(
+        "Download templates (JSON)",
+        reads.templates(waba_ids=tuple(chosen)),
+        file_name=downloads.export_file_name("templates", "json"),
+        key="templates_json",
+    )
 if picked.selection.rows:
     template = reads.templates(waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]
     st.subheader(text.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))

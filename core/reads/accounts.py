@@ -118,6 +118,8 @@ def portfolios_table(engine: Engine) -> pd.DataFrame:
             Portfolio.meta_business_id.label("portfolio_id"),
             Portfolio.name.label("portfolio"),
             Portfolio.messaging_limit,
+            Portfolio.max_phone_numbers_per_business,
+            Portfolio.max_phone_numbers_per_waba,
             func.coalesce(wabas.c.wabas, 0).label("wabas"),
             func.coalesce(senders.c.active_numbers, 0).label("active_numbers"),
         )

@@ -50,6 +50,9 @@ COLUMNS: dict[str, Any] = {
     ),
     "messaging_limit": "Shared messaging limit",
     "name_status": "Name status",
+    "health_status": st.column_config.TextColumn(
+        "Can send", help="Meta's health_status: AVAILABLE, LIMITED (see the errors in the export) or BLOCKED"
+    ),
     "updated_at": when_column("Last change"),
     "created_at": when_column("Created", "YYYY-MM-DD"),
     "archived_at": when_column("Archived"),
