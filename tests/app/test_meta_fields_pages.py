@@ -21,9 +21,8 @@ def meta_reports(engine: Engine) -> None:
     support.lucky_shrub_fleet(engine)
     for name in ("webhooks/account_restriction.json", "webhooks/template_paused.json"):
         imports.run_import(engine, ADMIN, support.request("webhook", name), now=NOW)
-    listing = (
-        b'{"data": [{"display_phone_number": "+1 555-078-3881", "health_status": {"can_send_message": "BLOCKED"}}]}'
-    )
+    blocked = {"display_phone_number": "+1 555-078-3881", "health_status": {"can_send_message": "BLOCKED"}}
+    listing = json.dumps({"data": [blocked]}).encode()
     imports.run_import(engine, ADMIN, imports.ImportRequest("meta-numbers", listing, "l.json", waba=support.WABA_US))
     with write_session(engine) as session:
         session.add(SyncRun(meta_waba_id=support.WABA_US, started_at=NOW, finished_at=NOW, outcome="updated"))
