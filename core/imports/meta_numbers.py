@@ -303,10 +303,22 @@ def _read_pages(waba_id: str, pages: list[tuple[str, Any]], listing: Listing) ->
 
 
 def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice]) -> ListedNumber:
-    """One phone-number node. Written for 10,000 rows: values Meta spells as this version knows them take the
-    shortest path; anything else goes through the general checks (and their messages)."""
+    """One phone-number node: who it is (number and Meta id), then the values Meta reports. Written for 10,000
+    rows: values Meta spells as this version knows them take the shortest path; anything else goes through the
+    general checks (and their messages)."""
     if not isinstance(item, dict):
         raise InvalidInput(f"expected a phone number object, got {kind_of(item)}.")
+    raw_phone, e164, quick, meta_id = _identity(item)
+    values = _reported_values(item, where, warnings)
+    limit = item.get("whatsapp_business_manager_messaging_limit")
+    if limit is not None and (limit.__class__ is not str or limit not in TIERS_KNOWN):
+        limit = read_known_value("whatsapp_business_manager_messaging_limit", limit, TIERS_KNOWN, where, warnings)
+    unknown = () if ALL_FIELDS.issuperset(item) else tuple(unknown_keys(item, ALL_FIELDS))
+    return ListedNumber(where, waba_id, e164, meta_id, values, limit, unknown, raw_phone, quick is None)
+
+
+def _identity(item: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    """(the number as Meta wrote it, its E.164, that E.164 if read the quick way, the Meta phone-number id)."""
     raw_phone = item.get("display_phone_number")
     if raw_phone.__class__ is not str:
         if raw_phone is None:
@@ -318,6 +330,11 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
     meta_id = raw_id if raw_id.__class__ is str and raw_id.isdigit() and len(raw_id) <= 32 else None
     if meta_id is None and raw_id is not None:
         meta_id = read_meta_id("id", raw_id)
+    return raw_phone, e164, quick, meta_id
+
+
+def _reported_values(item: dict[str, Any], where: str, warnings: list[Notice]) -> dict[str, str]:
+    """The number's fields as the fleet stores them: display name, enumerated values, throughput, asked fields."""
     values: dict[str, str] = {}
     name = item.get("verified_name")
     if name is not None:
@@ -343,11 +360,7 @@ def _read_number(waba_id: str, item: object, where: str, warnings: list[Notice])
         values["throughput_level"] = level
     if "health_status" in item or "is_official_business_account" in item or "last_onboarded_time" in item:
         _read_asked_fields(item, values, where, warnings)
-    limit = item.get("whatsapp_business_manager_messaging_limit")
-    if limit is not None and (limit.__class__ is not str or limit not in TIERS_KNOWN):
-        limit = read_known_value("whatsapp_business_manager_messaging_limit", limit, TIERS_KNOWN, where, warnings)
-    unknown = () if ALL_FIELDS.issuperset(item) else tuple(unknown_keys(item, ALL_FIELDS))
-    return ListedNumber(where, waba_id, e164, meta_id, values, limit, unknown, raw_phone, quick is None)
+    return values
 
 
 def _read_asked_fields(item: dict[str, Any], values: dict[str, Any], where: str, warnings: list[Notice]) -> None:
@@ -444,8 +457,34 @@ def plan_listing(
     numbers = _unique_numbers(_resolve_numbers(session, listing.numbers, by_e164, by_meta_id, plan), plan)
     if plan.errors:
         return
+    matched, new_groups = _match_listed(numbers, wabas, by_e164, by_meta_id, prefix, plan)
+    tracked = _offer_listed_values(session, matched, now, plan)
+    _check_caps_and_names(session, wabas, new_groups, plan)
+    _plan_portfolio_limits(session, wabas, listing, now, plan)
+    _report_missing(wabas, listing, stored, {n.e164 for n in numbers}, plan)
+    if listing.templates:
+        plan_templates(session, plan, listing.templates, wabas, now)
+    if plan.errors:
+        return
+    _plan_new_groups(wabas, new_groups, tracked, now, plan)
+    _plan_number_updates(tracked, now, plan)
+
+
+NewGroup = tuple[ListedNumber, fleet.NumberRow | None, str]  # listed number, stored row if any, new group's name
+
+
+def _match_listed(
+    numbers: list[ListedNumber],
+    wabas: dict[str, fleet.WabaRow],
+    by_e164: dict[str, fleet.NumberRow],
+    by_meta_id: dict[str, fleet.NumberRow],
+    prefix: str | None,
+    plan: ImportPlan,
+) -> tuple[list[tuple[ListedNumber, fleet.NumberRow]], list[NewGroup]]:
+    """Each listed number against the fleet: the stored row it updates, and those that need a new group (a new
+    number, or one whose group was archived); a number active in another WABA is an error."""
     matched: list[tuple[ListedNumber, fleet.NumberRow]] = []
-    new_groups: list[tuple[ListedNumber, fleet.NumberRow | None, str]] = []
+    new_groups: list[NewGroup] = []
     for listed in numbers:
         waba = wabas[listed.meta_waba_id]
         row = by_e164.get(listed.e164)
@@ -477,16 +516,7 @@ def plan_listing(
             new_groups.append((listed, row, f"{prefix} {listed.e164}" if prefix else listed.e164))
         if row is not None:
             matched.append((listed, row))
-    tracked = _offer_listed_values(session, matched, now, plan)
-    _check_caps_and_names(session, wabas, new_groups, plan)
-    _plan_portfolio_limits(session, wabas, listing, now, plan)
-    _report_missing(wabas, listing, stored, {n.e164 for n in numbers}, plan)
-    if listing.templates:
-        plan_templates(session, plan, listing.templates, wabas, now)
-    if plan.errors:
-        return
-    _plan_new_groups(wabas, new_groups, tracked, now, plan)
-    _plan_number_updates(tracked, now, plan)
+    return matched, new_groups
 
 
 def _resolve_numbers(
