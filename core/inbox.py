@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -349,88 +349,7 @@ def release_lease(engine: Engine, holder: str, *, name: str = INBOX_LEASE) -> No
         session.execute(delete(WorkerLease).where(WorkerLease.name == name, WorkerLease.holder == holder))
 
 
-# --- the Live sync page ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxCounts:
-    received: int
-    pending: int
-    applied: int
-    failed: int
-    retrying: int  # pending after a failed attempt
-    oldest_pending: datetime | None
-
-
-def inbox_counts(engine: Engine) -> InboxCounts:
-    """How many deliveries are in each state (pruned ones are no longer counted)."""
-    state = WebhookDelivery.state
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(
-                func.count(),
-                func.count(case((state == Pending.PENDING, 1))),
-                func.count(case((state == Pending.APPLIED, 1))),
-                func.count(case((state == Pending.FAILED, 1))),
-                func.count(case(((state == Pending.PENDING) & (WebhookDelivery.attempts > 0), 1))),
-                func.min(case((state == Pending.PENDING, WebhookDelivery.received_at))),
-            )
-        ).one()
-    oldest = row[5]
-    if isinstance(oldest, str):  # SQLite hands back an aggregate of a CASE as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return InboxCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]), oldest)
-
-
-@dataclass(frozen=True)
-class FailedDelivery:
-    id: int
-    received_at: datetime
-    attempts: int
-    size: int
-    last_error: str
-    state: str
-
-
-def troubled_deliveries(engine: Engine, limit: int = 100) -> list[FailedDelivery]:
-    """Failed deliveries, and pending ones whose last attempt failed, newest first."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                WebhookDelivery.id,
-                WebhookDelivery.received_at,
-                WebhookDelivery.attempts,
-                func.length(WebhookDelivery.body),
-                WebhookDelivery.last_error,
-                WebhookDelivery.state,
-            )
-            .where(
-                (WebhookDelivery.state == Pending.FAILED)
-                | ((WebhookDelivery.state == Pending.PENDING) & (WebhookDelivery.attempts > 0))
-            )
-            .order_by(WebhookDelivery.id.desc())
-            .limit(limit)
-        )
-        return [FailedDelivery(r[0], r[1], r[2], int(r[3] or 0), r[4] or "", r[5]) for r in rows]
-
-
-@dataclass(frozen=True)
-class WabaActivity:
-    meta_waba_id: str
-    last_event_at: datetime
-    last_applied_at: datetime
-
-
-def waba_activity(engine: Engine) -> list[WabaActivity]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                WebhookWabaActivity.meta_waba_id, WebhookWabaActivity.last_event_at, WebhookWabaActivity.last_applied_at
-            ).order_by(WebhookWabaActivity.last_event_at.desc())
-        )
-        return [WabaActivity(*row) for row in rows]
+# --- an admin's retry ---------------------------------------------------------------------------------------
 
 
 def retry_delivery(engine: Engine, actor: Actor, delivery_id: int, *, now: datetime | None = None) -> None:

@@ -38,6 +38,7 @@ PAGES = [
     PageSpec("pages/templates.py", "Templates", ":material/chat:"),
     PageSpec("pages/ecosystem.py", "Ecosystem", ":material/hub:"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", admin_only=True),
+    PageSpec("pages/live_sync.py", "Live sync", ":material/sync:", admin_only=True),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", admin_only=True),
     PageSpec("pages/users.py", "Users", ":material/manage_accounts:", admin_only=True),
 ]

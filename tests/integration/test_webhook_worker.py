@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from core import inbox
 from core.db import AuditEntry, NumberHealthSnapshot, WebhookDelivery, data_version, make_engine
 from core.errors import NotFound, PermissionDenied
+from core.reads.live_sync import inbox_counts, troubled_deliveries_table, waba_activity_table
 from tests.builders import ADMIN, VIEWER
 from tests.fixtures.meta import support
 from tests.integration.webhook_support import applications, states
@@ -126,6 +127,9 @@ def test_a_broken_delivery_is_kept_with_its_error_and_the_others_are_applied(fle
     assert broken.attempts == 1
     assert "not JSON" in broken.last_error
     assert broken.next_attempt_at.replace(tzinfo=UTC) == NOW + inbox.retry_delay(1)
+    counts = inbox_counts(fleet)
+    assert (counts.received, counts.applied, counts.pending, counts.retrying, counts.failed) == (3, 2, 1, 1, 0)
+    assert counts.oldest_pending == NOW
 
 
 def test_a_delivery_failing_every_attempt_is_failed_and_an_admin_puts_it_back(fleet: Engine) -> None:
@@ -135,10 +139,11 @@ def test_a_delivery_failing_every_attempt_is_failed_and_an_admin_puts_it_back(fl
         drain(fleet, now=now)
         now += timedelta(hours=2)
 
-    failed = inbox.troubled_deliveries(fleet)
+    failed = troubled_deliveries_table(fleet)
     assert states(fleet) == {1: "failed"}
-    assert [(d.id, d.attempts, d.state) for d in failed] == [(1, 3, "failed")]
-    assert "field 'value' must be an object" in failed[0].last_error
+    assert failed[["delivery", "attempts", "state"]].values.tolist() == [[1, 3, "failed"]]
+    assert "field 'value' must be an object" in failed["last_error"][0]
+    assert inbox_counts(fleet).failed == 1
     with pytest.raises(PermissionDenied):
         inbox.retry_delivery(fleet, VIEWER, 1)
 
@@ -175,7 +180,8 @@ def test_each_waba_keeps_its_latest_event_time(fleet: Engine) -> None:
 
     drain(fleet, batch_size=4)
 
-    activity = {a.meta_waba_id: a.last_event_at for a in inbox.waba_activity(fleet)}
+    table = waba_activity_table(fleet)
+    activity = dict(zip(table["meta_waba_id"], table["last_event_at"], strict=True))
     assert activity[support.WABA_US] == max(
         datetime.fromtimestamp(e["time"], UTC)
         for line in DAY
