@@ -304,3 +304,24 @@ def test_an_analyst_may_export_but_not_import(
     imported = run(capsys, "import", "csv", FIXTURES / "csv/onboarding.csv")
 
     assert (exported[0], imported[0]) == (0, 1)
+
+
+def test_the_waba_and_template_exports_carry_what_meta_reported(
+    fleet: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("account_banned.json", "account_restriction.json", "template_paused.json"):
+        run(capsys, "import", "webhook", FIXTURES / "webhooks" / name)
+
+    code, out, err = run(capsys, "export", "wabas", "--format", "csv")
+    json_code = run(capsys, "export", "templates", "--format", "json", "-o", tmp_path / "templates.json")[0]
+
+    assert (code, json_code, err) == (0, 0, "")
+    wabas = {row["waba_id"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert wabas[support.WABA_US]["ban_state"] == "SCHEDULE_FOR_DISABLE"
+    assert wabas[support.WABA_US]["ban_date"] == "2025-04-10"
+    assert wabas[support.WABA_US]["violation_type"] == "SCAM"
+    assert "RESTRICTED_BIZ_INITIATED_MESSAGING" in wabas[support.WABA_US]["restrictions"]
+    templates = json.loads((tmp_path / "templates.json").read_text(encoding="utf-8"))
+    (paused,) = [t for t in templates if t["template"] == "welcome_template"]
+    assert (paused["status"], paused["status_reason"]) == ("PAUSED", "LOW_QUALITY")
+    assert paused["status_since"] == "2025-06-30T01:39:08+00:00"
