@@ -42,7 +42,15 @@ from core.imports.reading import (
     read_meta_name,
     unknown_keys,
 )
-from core.imports.report import CreateTemplate, HealthSnapshot, ImportPlan, Notice, Problem, RecordAlert
+from core.imports.report import (
+    CreateTemplate,
+    HealthSnapshot,
+    ImportPlan,
+    Notice,
+    Problem,
+    RecordAlert,
+    UpdateObject,
+)
 
 KIND = "webhook"
 ENVELOPE_OBJECT = "whatsapp_business_account"
@@ -817,6 +825,20 @@ class _FleetState:
     # --- the plan -------------------------------------------------------------------------------------------
 
     def finish(self, plan: ImportPlan, now: datetime) -> None:
+        """Every tracked object the events changed becomes an update of the plan, with the event times it keeps."""
+        plan.updates += self._number_updates(now)
+        plan.updates += self._portfolio_updates()
+        plan.updates += [
+            waba.as_update({"status_event_time": waba.latest_clock(fleet.WABA_FIELDS)})
+            for waba in self.waba_objects.values()
+            if waba.touched
+        ]
+        plan.updates += self._template_updates(now)
+        plan.templates += self._new_templates()
+
+    def _number_updates(self, now: datetime) -> list[UpdateObject]:
+        """Changed numbers, each with the time of the health or name event that last set its fields."""
+        updates = []
         for number in self.numbers.values():
             if number.touched:
                 extra: dict[str, Any] = {}
@@ -828,7 +850,11 @@ class _FleetState:
                 ):
                     if any(name in dict(number.clock_changes()) for name in fields):
                         extra[column] = number.latest_clock(fields)
-                plan.updates.append(number.as_update(extra))
+                updates.append(number.as_update(extra))
+        return updates
+
+    def _portfolio_updates(self) -> list[UpdateObject]:
+        updates = []
         for portfolio in self.portfolios.values():
             if portfolio.touched:
                 extra = (
@@ -836,10 +862,12 @@ class _FleetState:
                     if "messaging_limit" in dict(portfolio.clock_changes())
                     else {}
                 )
-                plan.updates.append(portfolio.as_update(extra))
-        for waba in self.waba_objects.values():
-            if waba.touched:
-                plan.updates.append(waba.as_update({"status_event_time": waba.latest_clock(fleet.WABA_FIELDS)}))
+                updates.append(portfolio.as_update(extra))
+        return updates
+
+    def _template_updates(self, now: datetime) -> list[UpdateObject]:
+        """Changed templates, with their latest event time and, when their status moved, since when it holds."""
+        updates = []
         for template in self.templates.values():
             if template.touched:
                 extra = {"event_time": template.latest_clock(template.clocks)}
@@ -847,7 +875,12 @@ class _FleetState:
                     extra["updated_at"] = now
                 if any(change.field == "status" for change in template.changes()):
                     extra["status_since"] = template.clocks["status"]
-                plan.updates.append(template.as_update(extra))
+                updates.append(template.as_update(extra))
+        return updates
+
+    def _new_templates(self) -> list[CreateTemplate]:
+        """Templates the events named that the fleet does not hold yet, under their WABA."""
+        created = []
         for (waba_id, name, language), template in self.new_templates.items():
             owner = next(w for w in self.wabas.values() if w.id == waba_id)
             values = dict(template.values) | {
@@ -856,7 +889,7 @@ class _FleetState:
                 "event_time": template.latest_clock(template.clocks),
                 "status_since": template.clocks.get("status"),
             }
-            plan.templates.append(
+            created.append(
                 CreateTemplate(
                     waba_id,
                     owner.meta_waba_id,
@@ -866,6 +899,7 @@ class _FleetState:
                     template.where(),
                 )
             )
+        return created
 
 
 def _carried(event: QualityEvent | NameEvent) -> dict[str, str]:
