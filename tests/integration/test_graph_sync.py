@@ -427,3 +427,20 @@ def test_the_worker_syncs_every_n_minutes_only_when_configured(fleet: Engine, gr
     assert job.every_seconds == 15 * 60
     assert NEW_NUMBER in numbers_table(fleet)["phone_e164"].tolist()
     assert "meta-sync" in audit_table(fleet)["actor"].tolist()
+
+
+def test_a_sync_then_a_throttled_waba_on_both_databases(engine: Engine, graph: FakeGraph) -> None:
+    support.lucky_shrub_fleet(engine)
+    graph.answer_once(f"{support.WABA_EU}/phone_numbers", 400, {"error": {"message": "Too many calls", "code": 80007}})
+
+    first = sync(engine, graph)
+    again = sync(engine, graph, now=NOW + timedelta(minutes=30))
+
+    assert [o.outcome for o in first.outcomes] == ["updated", "throttled"]
+    assert [o.outcome for o in again.outcomes] == ["unchanged", "waiting"]
+    assert NEW_NUMBER in numbers_table(engine)["phone_e164"].tolist()
+    assert runs(engine) == [
+        (support.WABA_US, "updated"),
+        (support.WABA_EU, "throttled"),
+        (support.WABA_US, "unchanged"),
+    ]
