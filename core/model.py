@@ -228,7 +228,12 @@ def is_low_portfolio_limit(tier: str | None, sender_count: int) -> bool:
     limit = daily_limit(tier)
     if limit is None or sender_count == 0:
         return False
-    return limit / sender_count < LOW_LIMIT_PER_SENDER
+    return is_low_share(limit / sender_count)
+
+
+def is_low_share(per_sender: float) -> bool:
+    """Each sender's share of a portfolio's daily limit is low below LOW_LIMIT_PER_SENDER conversations."""
+    return per_sender < LOW_LIMIT_PER_SENDER
 
 
 def is_number_at_risk(quality_rating: str | None, status: str | None) -> bool:

@@ -190,7 +190,7 @@ def headroom_state(messaging_limit: str | None, per_sender: float | None) -> str
         return "unlimited"
     if per_sender is None:
         return "limit not set"
-    return "low" if per_sender < model.LOW_LIMIT_PER_SENDER else "ok"
+    return "low" if model.is_low_share(per_sender) else "ok"
 
 
 def portfolio_headroom(
