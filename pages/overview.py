@@ -28,6 +28,24 @@ totals[2].metric("Active numbers", int(workspaces["active_numbers"].sum()))
 totals[3].metric("Numbers at risk", len(at_risk))
 totals[4].metric("Portfolios with a low limit", len(low_portfolios))
 
+open_alerts = reads.alerts(open_only=True, limit=50)
+if not open_alerts.empty:
+    st.subheader("Open alerts")
+    tables.table(
+        open_alerts,
+        "overview_open_alerts",
+        ["rule", "subject", "before_value", "after_value", "since", "acknowledged_by"],
+        {
+            "rule": "Rule",
+            "subject": "About",
+            "before_value": "Before",
+            "after_value": "Now",
+            "since": tables.when_column("Since"),
+            "acknowledged_by": "Acknowledged by",
+        },
+    )
+    st.page_link("pages/alerts.py", label="Go to Alerts", icon=":material/notifications:")
+
 st.subheader("Capacity per workspace")
 tables.table(
     workspaces,

@@ -11,6 +11,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import streamlit as st
 
+from core import alerts as alert_reads
 from core.db import Engine
 from core.reads import accounts, subscriptions
 from core.reads import audit as audit_reads
@@ -84,3 +85,6 @@ audit_log = cached_read(audit_reads.audit_table, entries=ONE_PER_ARGUMENT_SET)
 audit_options = cached_read(audit_reads.audit_filter_options)
 users = cached_read(audit_reads.users_table)
 ecosystem = cached_read(ecosystem_reads.ecosystem, spinner="Reading the fleet…")
+alert_rules = cached_read(alert_reads.rules_table)
+alerts = cached_read(alert_reads.alerts_table, entries=ONE_PER_ARGUMENT_SET)
+failing_alert_targets = cached_read(alert_reads.failing_targets)

@@ -37,6 +37,7 @@ PAGES = [
     PageSpec("pages/subscriptions.py", "Subscriptions", ":material/group_work:"),
     PageSpec("pages/templates.py", "Templates", ":material/chat:"),
     PageSpec("pages/ecosystem.py", "Ecosystem", ":material/hub:"),
+    PageSpec("pages/alerts.py", "Alerts", ":material/notifications:"),
     PageSpec("pages/import_data.py", "Import", ":material/upload_file:", admin_only=True),
     PageSpec("pages/live_sync.py", "Live sync", ":material/sync:", admin_only=True),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", admin_only=True),
