@@ -18,12 +18,18 @@ import streamlit as st
 from core import charts
 from core.reads import chart_data
 from core.reads.history import fleet_quality_by_day
-from pages.kit import database, freshness, reads
+from pages.kit import acting_user, database, freshness, reads
 
 HISTORY_WINDOWS = {"30 days": 30, "90 days": 90, "180 days": 180, "1 year": 365}
 MAX_TRACED_NUMBERS = 8
 MAX_TRACE_OPTIONS = 1000
-PLOT_CONFIG = {"displaylogo": False}
+PLOT_CONFIG: dict[str, object] = {"displaylogo": False}
+# A chart's "download as PNG" is a download too: analysts and admins only.
+READER_PLOT_CONFIG = {**PLOT_CONFIG, "modeBarButtonsToRemove": ["toImage"]}
+
+
+def plot_config() -> dict[str, object]:
+    return PLOT_CONFIG if acting_user.can_export() else READER_PLOT_CONFIG
 
 
 @st.cache_data(show_spinner="Counting numbers by quality per day…", max_entries=32)
@@ -46,9 +52,9 @@ def _figure(chart: str, data_key: str | None, build: Callable[[], go.Figure]) ->
 
 def _plot(figure: object, key: str, *, selectable: bool = False) -> None:
     if selectable:
-        st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box"), config=PLOT_CONFIG)
+        st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box"), config=plot_config())
     else:
-        st.plotly_chart(figure, key=key, config=PLOT_CONFIG)
+        st.plotly_chart(figure, key=key, config=plot_config())
 
 
 def _fleet_history(numbers: pd.DataFrame, key_prefix: str) -> None:

@@ -33,13 +33,14 @@ def app(secrets: dict[str, object] | None = None) -> AppTest:
     return at.run()
 
 
-def test_the_project_configuration_listens_on_loopback_and_shows_no_error_details() -> None:
+def test_the_project_configuration_listens_on_loopback_shows_no_error_details_and_no_table_download() -> None:
     shown = subprocess.run(
         [
             sys.executable,
             "-c",
             "from streamlit import config; "
-            "print(config.get_option('server.address'), config.get_option('client.showErrorDetails'))",
+            "print(config.get_option('server.address'), config.get_option('client.showErrorDetails'), "
+            "config.get_option('client.disableDataExport'))",
         ],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -48,7 +49,7 @@ def test_the_project_configuration_listens_on_loopback_and_shows_no_error_detail
         timeout=60,
     )
 
-    assert shown.stdout.split() == ["127.0.0.1", "none"]
+    assert shown.stdout.split() == ["127.0.0.1", "none", "True"]
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "", "192.168.1.20", "::", "fleet.example.com"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -85,6 +87,16 @@ def test_only_analysts_and_admins_download_numbers(demo_db, open_page, role, dow
     at = open_page("numbers.py", role=role)
 
     assert len(at.download_button) == downloads
+
+
+@pytest.mark.parametrize(("role", "image_download"), [("viewer", False), ("analyst", True), ("admin", True)])
+def test_only_analysts_and_admins_download_a_chart_as_an_image(demo_db, open_page, role, image_download):
+    at = open_page(role=role)
+
+    configs = [json.loads(chart.proto.config) for chart in at.get("plotly_chart")]
+
+    assert configs
+    assert all(("toImage" not in config.get("modeBarButtonsToRemove", [])) == image_download for config in configs)
 
 
 @pytest.mark.parametrize(

@@ -45,10 +45,19 @@ def test_non_admins_get_no_write_form_and_only_analysts_download(
         screenshot(title)
 
     ui.navigate(page, "Numbers")
-    assert ui.table_row_count(ui.dataframe(page, "numbers_table")) > 0
+    numbers = ui.dataframe(page, "numbers_table")
+    assert ui.table_row_count(numbers) > 0
     expect(ui.download_buttons(page, "Download CSV")).to_have_count(1 if can_download else 0)
+    numbers.hover()  # the table's own toolbar shows on hover: it offers no download to anyone
+    expect(page.locator('[data-testid="stElementToolbar"]').first).to_be_visible()
+    expect(page.get_by_role("button", name="Download as CSV")).to_have_count(0)
     ui.expect_no_exception(page)
     screenshot("Numbers")
+
+    ui.navigate(page, "Ecosystem")
+    expect(page.locator('[data-testid="stGraphVizChart"]')).to_be_visible()
+    expect(ui.download_buttons(page, "Download DOT")).to_have_count(1 if can_download else 0)
+    expect(ui.download_buttons(page, "Download SVG")).to_have_count(1 if can_download else 0)
 
 
 @pytest.mark.parametrize("address", ["import_data", "audit", "users"])
