@@ -38,7 +38,7 @@ def add_rule(
         "threshold": clean_threshold(chosen, threshold),
         "quiet_hours": clean_quiet_hours(quiet_hours),
     }
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         if session.scalar(select(AlertRule.id).where(AlertRule.name == rule_name)) is not None:
             raise DuplicateName(f"An alert rule named '{rule_name}' already exists.")
         workspace_row = services.get_workspace(session, workspace) if workspace else None
@@ -68,7 +68,7 @@ def add_rule(
 def disable_rule(engine: Engine, actor: Actor, name: str, *, now: datetime | None = None) -> None:
     require_role(actor, Role.ADMIN, "manage alert rules")
     now = now or services.utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         rule = session.scalars(select(AlertRule).where(AlertRule.name == name.strip())).one_or_none()
         if rule is None:
             raise NotFound(f"Alert rule '{name}' does not exist.")
@@ -90,7 +90,7 @@ def disable_rule(engine: Engine, actor: Actor, name: str, *, now: datetime | Non
 def acknowledge(engine: Engine, actor: Actor, alert_id: int, *, now: datetime | None = None) -> None:
     require_role(actor, Role.ADMIN, "acknowledge alerts")
     now = now or services.utcnow()
-    with write_session(engine) as session:
+    with write_session(engine, actor) as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise NotFound(f"Alert {alert_id} does not exist.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from core import identity, services
+from core import alerts, identity, services
 from core.db import AuditEntry, read_session
 from core.errors import PermissionDenied
 from core.imports import ImportRequest, run_import
@@ -82,3 +82,15 @@ def test_the_local_user_keeps_the_configured_role_without_a_users_row(sqlite_eng
     services.add_workspace(sqlite_engine, local, "Americas Retail")
 
     assert not local.signed_in
+
+
+def test_a_demoted_admin_is_refused_an_alert_rule(sqlite_engine: Engine) -> None:
+    services.set_user_role(sqlite_engine, ADMIN, name=SIGNED_IN_ADMIN, role="admin")
+    cached = signed_in(sqlite_engine, SIGNED_IN_ADMIN)
+    services.set_user_role(sqlite_engine, ADMIN, name=SIGNED_IN_ADMIN, role="viewer")
+    before = audit_entries(sqlite_engine)
+
+    with pytest.raises(PermissionDenied, match="is now viewer"):
+        alerts.add_rule(sqlite_engine, cached, name="mine", event="quality_drop", target="mailto:me@example.com")
+
+    assert audit_entries(sqlite_engine) == before
