@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import Engine, and_, func, literal, select
+from sqlalchemy import Engine, Subquery, and_, func, literal, select
 
 from core import model
 from core.db import MessageTemplate, Portfolio, SubscriptionGroup, SyncRun, Waba, Workspace, WorkspacePortfolio
 from core.reads.frame import read_frame
+
+
+def active_numbers_per(owner: Any, label: str) -> Subquery:
+    """How many active subscription groups (sender numbers) each workspace or WABA has: (`owner`, `label`)."""
+    return (
+        select(owner, func.count().label(label)).where(SubscriptionGroup.state == "active").group_by(owner).subquery()
+    )
 
 
 def is_empty(engine: Engine) -> bool:
@@ -28,12 +37,7 @@ def workspaces_summary(engine: Engine) -> pd.DataFrame:
         .group_by(Waba.workspace_id)
         .subquery()
     )
-    numbers = (
-        select(SubscriptionGroup.workspace_id, func.count().label("active_numbers"))
-        .where(SubscriptionGroup.state == "active")
-        .group_by(SubscriptionGroup.workspace_id)
-        .subquery()
-    )
+    numbers = active_numbers_per(SubscriptionGroup.workspace_id, "active_numbers")
     query = (
         select(
             Workspace.name.label("workspace"),
@@ -55,12 +59,7 @@ def workspaces_summary(engine: Engine) -> pd.DataFrame:
 
 def wabas_table(engine: Engine) -> pd.DataFrame:
     """Every WABA with its workspace, portfolio, active numbers (of 20) and template count."""
-    numbers = (
-        select(SubscriptionGroup.waba_id, func.count().label("active_numbers"))
-        .where(SubscriptionGroup.state == "active")
-        .group_by(SubscriptionGroup.waba_id)
-        .subquery()
-    )
+    numbers = active_numbers_per(SubscriptionGroup.waba_id, "active_numbers")
     templates = (
         select(MessageTemplate.waba_id, func.count().label("templates")).group_by(MessageTemplate.waba_id).subquery()
     )

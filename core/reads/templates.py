@@ -8,17 +8,13 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from core.db import MessageTemplate, SubscriptionGroup, Waba, Workspace
+from core.reads.accounts import active_numbers_per
 from core.reads.frame import read_frame
 
 
 def templates_table(engine: Engine, waba_ids: Sequence[str] = ()) -> pd.DataFrame:
     """Message templates with their WABA and the number of active numbers that share them."""
-    senders = (
-        select(SubscriptionGroup.waba_id, func.count().label("shared_by_numbers"))
-        .where(SubscriptionGroup.state == "active")
-        .group_by(SubscriptionGroup.waba_id)
-        .subquery()
-    )
+    senders = active_numbers_per(SubscriptionGroup.waba_id, "shared_by_numbers")
     query = (
         select(
             Workspace.name.label("workspace"),
