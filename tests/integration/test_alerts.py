@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ from werkzeug import Request, Response
 
 from core import alerts, imports, services
 from core.alerts.rules import AlertEvent
-from core.config import AlertSettings
+from core.config import PROJECT_ROOT, AlertSettings
 from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
 from core.errors import InvalidInput, PermissionDenied
 from tests.builders import ADMIN, ANALYST, VIEWER, french_mobile, unique_meta_id
@@ -494,3 +497,71 @@ def test_a_signed_webhook_posted_to_the_receiver_ends_in_one_email(
     assert len(mail.inbox.messages) == 1
     assert "CONNECTED → FLAGGED" in received[0].get_content()
     assert "https://fleet.example.com/numbers?phone=%2B33600000001" in received[0].get_content()
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------
+
+
+def run_cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
+    environment.update(DATABASE_URL=database_url, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_adds_lists_runs_and_disables_rules(sqlite_url: str, sqlite_engine: Engine, mail: MailServer) -> None:
+    fleet = build_fleet(sqlite_engine)
+    fleet.listing(n2={"quality_rating": "RED"})
+
+    added = run_cli(
+        sqlite_url,
+        "alerts",
+        "rule",
+        "add",
+        "EU quality",
+        "--on",
+        "quality_drop",
+        "--workspace",
+        "EU Brands",
+        "--to",
+        "mailto:ops@example.com",
+        "--quiet-hours",
+        "2",
+    )
+    listed = run_cli(sqlite_url, "alerts", "rule", "list")
+    ran = run_cli(sqlite_url, "alerts", "run", FLEET_SMTP_URL=mail.url)
+    recent = run_cli(sqlite_url, "alerts", "list")
+    disabled = run_cli(sqlite_url, "alerts", "rule", "disable", "EU quality")
+    refused = run_cli(
+        sqlite_url,
+        "alerts",
+        "rule",
+        "add",
+        "mine",
+        "--on",
+        "quality_drop",
+        "--to",
+        "mailto:me@example.com",
+        FLEET_LOCAL_ROLE="viewer",
+    )
+
+    assert added.returncode == 0, added.stderr
+    assert "EU quality" in listed.stdout
+    assert "quality_drop" in listed.stdout
+    assert "1 alert(s) opened" in ran.stdout
+    assert "1 message(s) delivered" in ran.stdout
+    assert "GREEN" in recent.stdout
+    assert "RED" in recent.stdout
+    assert disabled.returncode == 0
+    assert not alerts.rules_table(sqlite_engine)["enabled"][0]
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: ")
+    assert "needs the admin role" in refused.stderr
+    assert len(mail.inbox.wait_for(1)) == 1
