@@ -121,6 +121,11 @@ def numbers_query(filters: NumberFilters | None = None) -> AnySelect:
         .join(Portfolio, Portfolio.id == Waba.portfolio_id)
         .order_by(Workspace.name, Waba.name, PhoneNumber.e164)
     )
+    return _narrowed(query, filters, groups)
+
+
+def _narrowed(query: AnySelect, filters: NumberFilters, groups: Subquery) -> AnySelect:
+    """The numbers query with the filters' conditions: each list filter, active groups only, the search."""
     conditions = [
         (Workspace.name, filters.workspaces),
         (Portfolio.meta_business_id, filters.portfolio_ids),
@@ -135,20 +140,25 @@ def numbers_query(filters: NumberFilters | None = None) -> AnySelect:
     if not filters.include_archived:
         query = query.where(groups.c.state == "active")
     if filters.search.strip():
-        pattern = f"%{_escape_like(filters.search.strip().lower())}%"
-        digits = "".join(ch for ch in filters.search if ch.isdigit())
-        matches = [
-            func.lower(PhoneNumber.display_name).like(pattern, escape="\\"),
-            func.lower(groups.c.name).like(pattern, escape="\\"),
-            func.lower(Waba.name).like(pattern, escape="\\"),
-        ]
-        if digits:
-            matches.append(PhoneNumber.e164.like(f"%{digits}%"))
-        if digits.startswith("0") and digits.strip("0"):
-            # Numbers are typed as dialled ('06 12…', '0033 6…'); E.164 has no trunk or '00' prefix ('+336 12…').
-            matches.append(PhoneNumber.e164.like(f"%{digits.lstrip('0')}%"))
-        query = query.where(or_(*matches))
+        query = query.where(or_(*_search_matches(filters.search, groups)))
     return query
+
+
+def _search_matches(search: str, groups: Subquery) -> list[Any]:
+    """What a search matches: display name, group or WABA name (any case), or digits of the number."""
+    pattern = f"%{_escape_like(search.strip().lower())}%"
+    digits = "".join(ch for ch in search if ch.isdigit())
+    matches = [
+        func.lower(PhoneNumber.display_name).like(pattern, escape="\\"),
+        func.lower(groups.c.name).like(pattern, escape="\\"),
+        func.lower(Waba.name).like(pattern, escape="\\"),
+    ]
+    if digits:
+        matches.append(PhoneNumber.e164.like(f"%{digits}%"))
+    if digits.startswith("0") and digits.strip("0"):
+        # Numbers are typed as dialled ('06 12…', '0033 6…'); E.164 has no trunk or '00' prefix ('+336 12…').
+        matches.append(PhoneNumber.e164.like(f"%{digits.lstrip('0')}%"))
+    return matches
 
 
 def _escape_like(text: str) -> str:
