@@ -39,12 +39,12 @@ SNAPSHOTS = cast(Table, NumberHealthSnapshot.__table__)
 AUDIT_HEAD = cast(Table, AuditChainHead.__table__)
 HISTORY_HEADS = cast(Table, HistoryChainHead.__table__)
 CHUNK = 1_000
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode  # built once: json.dumps builds one per call
 
 
 def link(previous: bytes, values: Iterable[Any]) -> bytes:
     """The hash of a row with these recorded values that follows a row whose hash is `previous`."""
-    canonical = json.dumps([previous.hex(), *map(_canonical, values)], ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("ascii")).digest()
+    return hashlib.sha256(_JSON([previous.hex(), *map(_canonical, values)]).encode("ascii")).digest()
 
 
 def _canonical(value: Any) -> Any:
@@ -225,7 +225,7 @@ def _audit_breaks(connection: Connection) -> list[str]:
     head = connection.scalar(select(AUDIT_HEAD.c.last_hash).where(AUDIT_HEAD.c.id == 1))
     if head is None:
         return ["audit_log: its chain head is missing (audit_chain_head was emptied behind the core's back)."]
-    return [_tail_problem("audit_log", last_id, "entry") + "."] if bytes(head) != previous else []
+    return [_tail_problem("audit_log", last_id, "entries") + "."] if bytes(head) != previous else []
 
 
 def _history_breaks(connection: Connection) -> list[str]:
@@ -242,10 +242,11 @@ def _history_breaks(connection: Connection) -> list[str]:
             broken[number] = broken_at
     for number, head in heads.items():
         if head != GENESIS:
-            broken[number] = _tail_problem("number_health_snapshots", None, "snapshot")
+            broken[number] = _tail_problem("number_health_snapshots", None, "snapshots")
     if not broken:
         return []
-    e164 = dict(connection.execute(select(PhoneNumber.id, PhoneNumber.e164).where(PhoneNumber.id.in_(broken))).tuples())
+    numbers = connection.execute(select(PhoneNumber.id, PhoneNumber.e164).where(PhoneNumber.id.in_(broken)))
+    e164 = dict(numbers.tuples().all())
     return [f"{text} (number {e164.get(number, f'id {number}')})." for number, text in sorted(broken.items())]
 
 
@@ -258,7 +259,7 @@ def _first_history_break(chain: Iterator[Any], head: bytes | None) -> str | None
         previous, last_id = bytes(stored), row_id
     if head is None:
         return f"number_health_snapshots row {last_id}: its number's chain head is missing"
-    return _tail_problem("number_health_snapshots", last_id, "snapshot") if head != previous else None
+    return _tail_problem("number_health_snapshots", last_id, "snapshots") if head != previous else None
 
 
 def _link_problem(
@@ -272,7 +273,7 @@ def _link_problem(
     return f"{table} row {row_id} breaks the chain: it was altered, or a row before it ({before}) was removed"
 
 
-def _tail_problem(table: str, last_id: int | None, noun: str) -> str:
+def _tail_problem(table: str, last_id: int | None, rows: str) -> str:
     if last_id is None:
-        return f"{table}: every {noun} of the chain is missing (its head records some)"
-    return f"{table}: the {noun}s after row {last_id} are missing (the chain head records a later one)"
+        return f"{table}: all the {rows} of the chain are missing (its head records some)"
+    return f"{table}: the {rows} after row {last_id} are missing (the chain head records a later one)"
