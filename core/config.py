@@ -19,7 +19,7 @@ SETTINGS_HELP = {
     "FLEET_LOCAL_ROLE": "Role of that local user: viewer, analyst or admin; default: admin.",
     "FLEET_MAX_IMPORT_BYTES": "Largest file an import accepts, in bytes; default: 10 MiB.",
     "FLEET_PROVIDER_VERIFIES_EMAIL": "1 when the identity provider never sends email_verified but only issues "
-    "verified addresses: its e-mail then names the user; default 0 (such a user is known by their subject).",
+    "verified addresses: its e-mail then names the user; default 0 (such a user is 'sub:<subject>').",
     "FLEET_ALLOW_UNAUTHENTICATED_NETWORK": "1 lets the app serve a non-loopback address without sign-in, everyone "
     "acting as the local user (unsafe: anyone who reaches the address can change the fleet); default 0.",
 }

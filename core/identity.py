@@ -25,6 +25,12 @@ ROLE_KEYS: tuple[tuple[str, Role], ...] = (
 )
 
 
+# A user known by the provider's subject is named "sub:<subject>": a subject that reads like an e-mail address
+# ("boss@example.com") is not one the provider vouched for, so it must not take that address's users row or
+# match the [roles] mapping.
+SUBJECT_PREFIX = "sub:"
+
+
 def normalize_identity(identity: str) -> str:
     """E-mail addresses compare case-insensitively; other identifiers (a provider's subject) are kept as given."""
     text = identity.strip()
@@ -55,9 +61,10 @@ class RoleMapping:
         return cls(entries=tuple(entries))
 
     def role_for(self, identity: str) -> Role | None:
-        """The strongest role the mapping gives this identity, or None when it does not name it."""
+        """The strongest role the mapping gives this identity, or None when it does not name it (it names
+        e-mail addresses only, never a user known by subject)."""
         who = normalize_identity(identity)
-        if not who:
+        if not who or who.startswith(SUBJECT_PREFIX):
             return None
         matches = [role for pattern, role in self.entries if _matches(pattern, who)]
         return max(matches) if matches else None
@@ -80,7 +87,7 @@ def _matches(pattern: str, identity: str) -> bool:
 
 
 def signed_in_identity(user_info: Mapping[str, Any], *, provider_verifies_email: bool = False) -> str:
-    """The name a signed-in user is known by: their e-mail when the provider vouches for it, else its subject.
+    """The name a signed-in user is known by: their e-mail when the provider vouches for it, else "sub:<subject>".
 
     Roles are keyed by e-mail, so an address the provider says is unverified refuses the sign-in, and one sent
     without `email_verified` counts only when the deployment says its provider verifies every address."""
@@ -95,7 +102,7 @@ def signed_in_identity(user_info: Mapping[str, Any], *, provider_verifies_email:
         return normalize_identity(email)
     subject = _claim(user_info, "sub")
     if subject:
-        return subject
+        return normalize_identity(SUBJECT_PREFIX + subject)
     raise InvalidInput("The identity provider returned neither a verified e-mail nor a subject for the user.")
 
 

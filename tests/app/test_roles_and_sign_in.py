@@ -202,7 +202,7 @@ def test_without_the_claim_a_user_is_known_by_their_subject(demo_db):
 
     at = signed_in_app({"is_logged_in": True, "email": "boss@example.com", "sub": "google-oauth2|42"})
 
-    assert "Signed in as **google-oauth2|42** (viewer)" in texts(at.sidebar.caption)
+    assert "Signed in as **sub:google-oauth2|42** (viewer)" in texts(at.sidebar.caption)
 
 
 def test_a_provider_that_verifies_every_address_is_trusted_when_configured(demo_db, monkeypatch):

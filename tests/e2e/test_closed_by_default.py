@@ -36,5 +36,5 @@ def test_the_project_configuration_serves_this_machine_only_as_the_local_admin(t
         assert "Network URL" not in log
         outside = non_loopback_address()
         if outside is not None:
-            with pytest.raises(OSError), socket.create_connection((outside, port), timeout=2):
+            with pytest.raises(ConnectionRefusedError), socket.create_connection((outside, port), timeout=2):
                 pass

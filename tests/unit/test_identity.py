@@ -51,8 +51,8 @@ def test_a_single_address_may_be_written_without_a_list():
     [
         ({"email": " Ann@Example.com ", "email_verified": True, "sub": "123"}, "ann@example.com"),
         ({"email": "ann@example.com", "email_verified": "true", "sub": "123"}, "ann@example.com"),
-        ({"email": "ann@example.com", "sub": "auth0|123"}, "auth0|123"),
-        ({"sub": "auth0|123", "name": "Ann"}, "auth0|123"),
+        ({"email": "ann@example.com", "sub": "auth0|123"}, "sub:auth0|123"),
+        ({"sub": "auth0|123", "name": "Ann"}, "sub:auth0|123"),
     ],
     ids=["verified", "verified-as-text", "claim-missing", "no-email"],
 )
@@ -64,7 +64,7 @@ def test_signed_in_identity_is_the_email_only_when_verified(user_info, expected)
 def test_an_email_the_provider_says_is_unverified_refuses_the_sign_in(verified):
     user_info = {"email": "boss@example.com", "email_verified": verified, "sub": "123"}
 
-    with pytest.raises(EmailNotVerified, match="boss@example.com is not verified"):
+    with pytest.raises(EmailNotVerified, match="is not verified"):
         identity.signed_in_identity(user_info)
 
 
@@ -102,4 +102,15 @@ def test_mapping_applies_to_users_not_in_the_table(sqlite_engine):
 def test_unknown_signed_in_user_is_a_viewer(sqlite_engine):
     actor = identity.resolve_signed_in_actor(sqlite_engine, "stranger@example.org", MAPPING)
 
+    assert actor.role == Role.VIEWER
+
+
+def test_a_subject_that_reads_like_an_address_takes_neither_its_row_nor_its_mapping(sqlite_engine):
+    services.set_user_role(sqlite_engine, ADMIN, name="boss@example.com", role="admin")
+    mapping = identity.RoleMapping.from_config({"analysts": ["@example.com"]})
+
+    who = identity.signed_in_identity({"sub": "Boss@Example.com"})
+    actor = identity.resolve_signed_in_actor(sqlite_engine, who, mapping)
+
+    assert who == "sub:boss@example.com"
     assert actor.role == Role.VIEWER
