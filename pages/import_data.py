@@ -11,7 +11,7 @@ from core import imports
 from core.config import load_settings
 from core.errors import FleetError, PermissionDenied
 from core.imports import csv_onboarding
-from core.imports.reading import human_size
+from core.imports.reading import human_size, read_at_most
 from core.model import Role, require_role
 from pages.kit import acting_user, database, feedback, reads, shell, text
 
@@ -85,7 +85,10 @@ def request_from_widgets() -> imports.ImportRequest | None:
     )
     pasted = st.text_area("…or paste the content", key="import_text", height=120, on_change=forget_preview)
     if upload is not None:
-        return imports.ImportRequest(kind, upload.getvalue(), upload.name, waba, prefix)
+        with feedback.fleet_errors():
+            upload.seek(0)
+            return imports.ImportRequest(kind, read_at_most(upload, limit, upload.name), upload.name, waba, prefix)
+        return None
     if pasted.strip():
         return imports.ImportRequest(kind, pasted.encode("utf-8"), "pasted text", waba, prefix)
     return None

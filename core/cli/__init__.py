@@ -8,6 +8,7 @@ module and one line in GROUPS.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from core.cli import accounts, alerts, check, database, exports, imports, number
 from core.cli.context import Context
 from core.config import load_settings
 from core.db import make_engine
-from core.errors import FleetError
+from core.errors import FleetError, InvalidInput
 from core.migrate import upgrade
 
 GROUPS = (database, seed_demo, accounts, numbers, users, exports, check, imports, sync, webhooks, alerts)
@@ -35,9 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(arguments)
     settings = load_settings()
     try:
+        refuse_undecodable_arguments(arguments)
         engine = make_engine(settings.database_url)
         upgrade(engine)
         actor = services.resolve_local_actor(engine, settings, args.user)
@@ -45,3 +48,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FleetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+# What Python makes of a byte that is not UTF-8 in an argument ($'bad\xff' in a shell): a lone surrogate.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def refuse_undecodable_arguments(arguments: Sequence[str]) -> None:
+    """Name an argument that is not UTF-8 text, instead of failing when its value is written."""
+    for position, argument in enumerate(arguments):
+        byte = _UNDECODABLE.search(argument)
+        if byte is None:
+            continue
+        raw = argument.encode("utf-8", "surrogateescape")
+        if argument.startswith("--") and "=" in argument:
+            option, value = argument.split("=", 1)
+            where, raw = f"The value of {option}", value.encode("utf-8", "surrogateescape")
+        else:
+            where = f"The argument after '{arguments[position - 1]}'" if position else "The first argument"
+        raise InvalidInput(
+            f"{where} is not UTF-8 text: {raw!r} (byte 0x{ord(byte[0]) - 0xDC00:02x}); type it again, or convert it "
+            "to UTF-8."
+        )

@@ -13,9 +13,8 @@ from pathlib import Path
 from core import imports
 from core.cli.context import Commands, Context
 from core.config import load_settings
-from core.errors import InvalidInput
 from core.imports import csv_onboarding
-from core.imports.reading import check_size
+from core.imports.reading import read_import_file
 
 LISTING_HELP = """\
 FILE is the JSON of GET /{waba-id}/phone_numbers, as Meta returns it:
@@ -101,7 +100,7 @@ def _kind(
 def _import(args: argparse.Namespace, context: Context) -> int:
     request = imports.ImportRequest(
         kind=args.kind,
-        data=_read(args.file),
+        data=read_import_file(args.file, load_settings().max_import_bytes),
         source="stdin" if str(args.file) == "-" else args.file.name,
         waba=getattr(args, "waba", None),
         group_prefix=getattr(args, "group_prefix", None),
@@ -121,18 +120,3 @@ def _import(args: argparse.Namespace, context: Context) -> int:
         return 1
     print(result.plan.render_text(headline=result.message) if result.written else result.message)
     return 0
-
-
-def _read(path: Path) -> bytes:
-    """The file's bytes, refused by size before being read."""
-    limit = load_settings().max_import_bytes
-    if str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-        if len(data) > limit:
-            raise InvalidInput(f"Standard input holds more than {limit:,} bytes, the most an import accepts.")
-        return data
-    try:
-        check_size(path.stat().st_size, limit, path.name)
-        return path.read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"Cannot read '{path}': {error.strerror}.") from None

@@ -7,12 +7,15 @@ import codecs
 import enum
 import functools
 import json
+import os
 import re
+import stat
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import pydantic_core
 
@@ -43,6 +46,36 @@ def check_size(size: int, limit: int, source: str) -> None:
             f"File '{source}' is {human_size(size)} ({size:,} bytes); imports accept at most "
             f"{human_size(limit)} ({limit:,} bytes). Split the file, or raise FLEET_MAX_IMPORT_BYTES."
         )
+
+
+def read_import_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a file, pipe, device or standard input ('-'), read no further than one byte past the limit: a
+    regular file over it is refused by its size, anything else (a FIFO, /dev/zero) by what it gave."""
+    if os.fspath(path) == "-":
+        return read_at_most(sys.stdin.buffer, limit, "standard input")
+    try:
+        with open(path, "rb") as stream:
+            if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                check_size(os.fstat(stream.fileno()).st_size, limit, os.path.basename(path))
+            return read_at_most(stream, limit, os.fspath(path))
+    except OSError as error:
+        raise InvalidInput(f"Cannot read '{os.fspath(path)}': {error.strerror or error}.") from None
+
+
+def read_at_most(stream: BinaryIO, limit: int, source: str) -> bytes:
+    """What a stream holds (file, pipe, device, upload), refused once it gives more than `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(limit + 1 - size, 1 << 20))
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+    raise InvalidInput(
+        f"'{source}' holds more than {human_size(limit)} ({limit:,} bytes), the most an import accepts. "
+        "Split the file, or raise FLEET_MAX_IMPORT_BYTES."
+    )
 
 
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -143,7 +176,32 @@ def _loads(text: str) -> Any:
     try:
         return pydantic_core.from_json(text, allow_inf_nan=False, cache_strings="all")
     except (ValueError, TypeError):
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant)
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+# An escape of half a UTF-16 pair: with its other half it is a character, alone it is not text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """A string holding a lone surrogate ("x\\udcff") cannot be stored or shown: name where it is."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack += [(f"{path}.{key}" if path else str(key), child) for key, child in reversed(item.items())]
+            stack += [(f"{path} key" if path else "a key", key) for key in item]
+        elif isinstance(item, list):
+            stack += [(f"{path}[{index}]", child) for index, child in reversed(list(enumerate(item)))]
+        elif isinstance(item, str) and (half := _SURROGATE.search(item)):
+            where = (path if path.isprintable() else ascii(path)) or "the document"
+            raise ValueError(
+                f"{where} holds \\u{ord(half[0]):04x}, half of a character (a lone surrogate escape), which is not text"
+            )
 
 
 def _reason(error: Exception) -> str:

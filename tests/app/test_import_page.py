@@ -154,3 +154,22 @@ def test_the_preview_is_dropped_when_the_input_changes(lucky_db: Engine, open_pa
     at.text_area(key="import_text").input(support.read("webhooks/quality_unflagged.json").decode()).run()
 
     assert "Preview of" not in shown_text(at)
+
+
+def test_an_upload_over_the_size_limit_is_refused_when_chosen_and_cannot_be_previewed(
+    lucky_db: Engine, open_page: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_MAX_IMPORT_BYTES", "1000")
+    at = open_page("import_data.py")
+    at.segmented_control(key="import_kind").set_value("webhook").run()
+
+    at.file_uploader(key="import_file").set_value(
+        ("deliveries.jsonl", support.read("webhooks/day_of_deliveries.jsonl"), "application/json")
+    ).run()
+
+    assert exceptions(at) == []
+    assert texts(at.error) == [
+        "'deliveries.jsonl' holds more than 1000 bytes (1,000 bytes), the most an import accepts. Split the file, or "
+        "raise FLEET_MAX_IMPORT_BYTES."
+    ]
+    assert button(at, "Preview").disabled
