@@ -17,6 +17,7 @@ from core.reads.audit import audit_table
 from core.reads.history import number_history
 from core.reads.numbers import numbers_table
 from core.reads.subscriptions import groups_table
+from core.reads.templates import templates_table
 from tests.builders import ADMIN, ANALYST, VIEWER
 from tests.fixtures.meta import support
 
@@ -402,7 +403,7 @@ def test_names_meta_sends_with_markup_or_control_characters_are_stored_reported_
 
 
 def test_a_name_meta_sends_as_a_formula_is_stored_and_neutralised_in_csv(fleet: Engine) -> None:
-    listing = {"data": [{"display_phone_number": "+1 555-078-3881", "verified_name": "=HYPERLINK(\"x\")"}]}
+    listing = {"data": [{"display_phone_number": "+1 555-078-3881", "verified_name": '=HYPERLINK("x")'}]}
 
     result = imports.run_import(fleet, ADMIN, us_request(json.dumps(listing).encode()), now=NOW)
 
@@ -459,3 +460,68 @@ def test_a_change_from_a_listing_dates_its_fields_with_the_import_time(fleet: En
     assert clocks == [("status", NOW)]
     assert snapshots == 4  # 3 from building the fleet, 1 new
     assert imports_logged == 2
+
+
+def test_a_waba_without_phone_numbers_in_an_owned_wabas_page_has_zero_numbers(fleet: Engine) -> None:
+    page = {
+        "data": [
+            {
+                "id": support.WABA_US,
+                "name": "Lucky Shrub US",
+                "phone_numbers": json.loads(support.read("listings/lucky_shrub_us_page.json")),
+            },
+            {"id": support.WABA_EU, "name": "Lucky Shrub EU"},
+        ]
+    }
+
+    plan = imports.plan_import(
+        fleet, ADMIN, ImportRequest("meta-numbers", json.dumps(page).encode(), "owned.json"), now=NOW
+    )
+
+    assert plan.errors == []
+    assert plan.summary()["numbers to create"] == 1
+    assert f"WABA {support.WABA_EU}: {support.FR_MAIN} is active in 'Lucky Shrub EU' but not in Meta's listing." in [
+        str(w) for w in plan.warnings
+    ]
+
+
+def test_a_waba_read_with_its_templates_updates_and_creates_them(fleet: Engine) -> None:
+    waba = {
+        "id": support.WABA_US,
+        "phone_numbers": {"data": []},
+        "message_templates": {
+            "data": [
+                {
+                    "name": "welcome_template",
+                    "language": "en-US",
+                    "status": "REJECTED",
+                    "category": "MARKETING",
+                    "rejected_reason": "TAG_CONTENT_MISMATCH",
+                    "id": "1689556908129832",
+                },
+                {
+                    "name": "order_update",
+                    "language": "en_US",
+                    "status": "APPROVED",
+                    "category": "UTILITY",
+                    "quality_score": {"score": "GREEN"},
+                    "id": "546151681022936",
+                },
+            ]
+        },
+    }
+
+    imports.run_import(fleet, ADMIN, ImportRequest("meta-numbers", json.dumps(waba).encode(), "waba.json"), now=NOW)
+
+    templates = templates_table(fleet, [support.WABA_US]).set_index("template")
+    assert templates.loc["welcome_template", ["status", "status_reason", "template_id"]].tolist() == [
+        "REJECTED",
+        "TAG_CONTENT_MISMATCH",
+        "1689556908129832",
+    ]
+    assert templates.loc["welcome_template", "status_since"] == NOW
+    assert templates.loc["order_update", ["status", "category", "quality_score"]].tolist() == [
+        "APPROVED",
+        "UTILITY",
+        "GREEN",
+    ]
