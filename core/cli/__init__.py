@@ -8,14 +8,15 @@ module and one line in GROUPS.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from core import services
 from core.cli import accounts, alerts, check, database, exports, imports, numbers, seed_demo, sync, users, webhooks
 from core.cli.context import Context
-from core.config import load_settings
+from core.config import SETTINGS_HELP, load_settings
 from core.db import make_engine
 from core.errors import FleetError, InvalidInput
 from core.migrate import upgrade
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     try:
         refuse_undecodable_arguments(arguments)
+        refuse_undecodable_settings(os.environ)
         engine = make_engine(settings.database_url)
         upgrade(engine)
         actor = services.resolve_local_actor(engine, settings, args.user)
@@ -70,3 +72,12 @@ def refuse_undecodable_arguments(arguments: Sequence[str]) -> None:
             f"{where} is not UTF-8 text: {raw!r} (byte 0x{ord(byte[0]) - 0xDC00:02x}); type it again, or convert it "
             "to UTF-8."
         )
+
+
+def refuse_undecodable_settings(environment: Mapping[str, str]) -> None:
+    """The same for the settings read from the environment (FLEET_USER names the acting user in the audit log)."""
+    for name in SETTINGS_HELP:
+        byte = _UNDECODABLE.search(environment.get(name, ""))
+        if byte is not None:
+            raw = environment[name].encode("utf-8", "surrogateescape")
+            raise InvalidInput(f"The setting {name} is not UTF-8 text: {raw!r} (byte 0x{ord(byte[0]) - 0xDC00:02x}).")

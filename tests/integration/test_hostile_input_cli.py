@@ -21,9 +21,11 @@ LIMIT = "1000"
 MEMORY_CAP = 3 * 2**30  # the CLI stays well below; a reader that never stops is killed instead of the machine
 
 
-def run_cli(database_url: str, *args: str | bytes, stdin: int | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
-    environment.update(DATABASE_URL=database_url, FLEET_MAX_IMPORT_BYTES=LIMIT)
+def run_cli(
+    database_url: str, *args: str | bytes, stdin: int | None = None, **settings: str | bytes
+) -> subprocess.CompletedProcess[str]:
+    environment: dict[str, str | bytes] = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
+    environment.update(DATABASE_URL=database_url, FLEET_MAX_IMPORT_BYTES=LIMIT, **settings)
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
         cwd=PROJECT_ROOT,
@@ -146,6 +148,13 @@ def test_an_argument_that_is_not_utf8_is_refused_naming_it(database_url: str, ar
     result = run_cli(database_url, *args)
 
     assert_one_line_refusal(result, where)
+    assert nothing_written(database_url)
+
+
+def test_a_setting_that_is_not_utf8_is_refused_naming_it(database_url: str) -> None:
+    result = run_cli(database_url, "workspace", "add", "EU Brands", FLEET_USER=b"r\xf4ot")
+
+    assert_one_line_refusal(result, "The setting FLEET_USER is not UTF-8 text: b'r\\xf4ot' (byte 0xf4)")
     assert nothing_written(database_url)
 
 
