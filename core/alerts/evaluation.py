@@ -4,6 +4,7 @@ changes are queued as messages (one each, or one digest), held through the rule'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from core.db import (
 )
 
 DEFAULT_DIGEST_AT = 5
+INSERT_CHUNK = 500  # rows a statement inserts: 11 columns each, under SQLite's 32,766 parameters
 
 
 @dataclass
@@ -69,14 +71,20 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, digest_at: int
         state = initial_state(session, rule_id)
         session.add(state)
     findings = conditions.current_findings(session, rule, state)
-    open_alerts = {
-        alert.subject_key: alert
-        for alert in session.scalars(select(Alert).where(Alert.rule_id == rule.id, Alert.resolved_at.is_(None)))
+    # Only the alerts that change are loaded whole: a rule may have thousands open.
+    open_severity: dict[str, int] = dict(
+        session.execute(
+            select(Alert.subject_key, Alert.severity).where(Alert.rule_id == rule.id, Alert.resolved_at.is_(None))
+        ).all()
+    )
+    cleared = [key for key in open_severity if key not in findings]
+    superseded = {
+        key for key, severity in open_severity.items() if key in findings and findings[key].severity > severity
     }
-    resolved = _resolve_cleared(session, rule, open_alerts, findings, now)
-    superseded = _resolve_worsened(open_alerts, findings, now)
+    resolved = _resolve_cleared(session, rule, _open_alerts(session, rule, cleared), now)
+    _resolve_worsened(_open_alerts(session, rule, superseded), findings, now)
     session.flush()
-    new = [f for key, f in findings.items() if key not in open_alerts or key in superseded]
+    new = [f for key, f in findings.items() if key not in open_severity or key in superseded]
     opened = _open(session, rule, new, now)
     state.evaluated_at = now
     messages = _queue_messages(session, rule, state, opened + resolved, now, digest_at)
@@ -87,10 +95,21 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, digest_at: int
         report.rules.append(rule.name)
 
 
-def _resolve_cleared(
-    session: Session, rule: AlertRule, open_alerts: dict[str, Alert], findings: dict[str, Finding], now: datetime
-) -> list[Alert]:
-    cleared = [alert for key, alert in open_alerts.items() if key not in findings]
+def _open_alerts(session: Session, rule: AlertRule, keys: Iterable[str]) -> list[Alert]:
+    wanted = sorted(keys)
+    found: list[Alert] = []
+    for start in range(0, len(wanted), 500):
+        found += session.scalars(
+            select(Alert).where(
+                Alert.rule_id == rule.id,
+                Alert.resolved_at.is_(None),
+                Alert.subject_key.in_(wanted[start : start + 500]),
+            )
+        )
+    return found
+
+
+def _resolve_cleared(session: Session, rule: AlertRule, cleared: list[Alert], now: datetime) -> list[Alert]:
     for alert in cleared:
         present = conditions.present_value(session, rule, alert.subject_key)
         alert.resolved_at = now
@@ -98,45 +117,47 @@ def _resolve_cleared(
     return cleared
 
 
-def _resolve_worsened(open_alerts: dict[str, Alert], findings: dict[str, Finding], now: datetime) -> set[str]:
+def _resolve_worsened(worse: list[Alert], findings: dict[str, Finding], now: datetime) -> None:
     """A value worse than the open alert's (YELLOW → RED, a second cut of a limit) is a transition of its own."""
-    worse = {key for key, alert in open_alerts.items() if key in findings and findings[key].severity > alert.severity}
-    for key in worse:
-        open_alerts[key].resolved_at = now
-        open_alerts[key].resolution = f"Worsened to {findings[key].after}: a new alert follows."
-    return worse
+    for alert in worse:
+        alert.resolved_at = now
+        alert.resolution = f"Worsened to {findings[alert.subject_key].after}: a new alert follows."
 
 
 def _open(session: Session, rule: AlertRule, new: list[Finding], now: datetime) -> list[Alert]:
     """Insert the new alerts; one that another evaluator has just opened is left to it."""
-    if not new:
-        return []
+    rows = [_alert_row(rule, conditions.with_history(session, rule, finding, now), now) for finding in new]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     opened_ids: list[int] = []
-    for finding in new:
-        finding = conditions.with_history(session, rule, finding, now)
+    for start in range(0, len(rows), INSERT_CHUNK):
         statement = (
             dialect.insert(Alert)
-            .values(
-                rule_id=rule.id,
-                subject_key=finding.subject_key,
-                subject=finding.subject[:300],
-                e164=finding.e164,
-                waba=finding.waba,
-                workspace=finding.workspace,
-                severity=finding.severity,
-                before_value=finding.before,
-                after_value=finding.after[:200],
-                since=finding.since or now,
-                opened_at=now,
-            )
+            .values(rows[start : start + INSERT_CHUNK])
             .on_conflict_do_nothing(index_elements=["rule_id", "subject_key"], index_where=Alert.resolved_at.is_(None))
             .returning(Alert.id)
         )
-        inserted = session.scalar(statement)
-        if inserted is not None:
-            opened_ids.append(inserted)
-    return list(session.scalars(select(Alert).where(Alert.id.in_(opened_ids)).order_by(Alert.id)))
+        opened_ids += session.scalars(statement)
+    opened: list[Alert] = []
+    for start in range(0, len(opened_ids), INSERT_CHUNK):
+        opened += session.scalars(select(Alert).where(Alert.id.in_(opened_ids[start : start + INSERT_CHUNK])))
+    return sorted(opened, key=lambda alert: alert.id)
+
+
+def _alert_row(rule: AlertRule, finding: Finding, now: datetime) -> dict[str, object]:
+    subject = conditions.number_label(finding.e164, finding.display_name) if finding.e164 else finding.subject
+    return {
+        "rule_id": rule.id,
+        "subject_key": finding.subject_key,
+        "subject": subject[:300],
+        "e164": finding.e164,
+        "waba": finding.waba,
+        "workspace": finding.workspace,
+        "severity": finding.severity,
+        "before_value": finding.before,
+        "after_value": finding.after[:200],
+        "since": finding.since or now,
+        "opened_at": now,
+    }
 
 
 def _queue_messages(
