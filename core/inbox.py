@@ -57,22 +57,28 @@ def digest_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def store_delivery(engine: Engine, body: bytes, *, now: datetime) -> bool:
-    """Store a delivery in its own short transaction; False when the same bytes were stored before (a redelivery).
+def store_delivery(engine: Engine, body: bytes, *, now: datetime) -> None:
+    store_deliveries(engine, [body], now=now)
 
-    Writes nothing the pages show, so the data version stays."""
-    row = {
-        "received_at": now,
-        "body": body,
-        "digest": digest_of(body),
-        "state": Pending.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-    }
+
+def store_deliveries(engine: Engine, bodies: Sequence[bytes], *, now: datetime) -> None:
+    """Store deliveries in one short transaction, each body once however often it arrives (a redelivery is
+    skipped). Writes nothing the pages show, so the data version stays."""
+    rows = [
+        {
+            "received_at": now,
+            "body": body,
+            "digest": digest_of(body),
+            "state": Pending.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for body in bodies
+    ]
     dialect = postgresql if is_postgresql(engine) else sqlite
-    statement = dialect.insert(WebhookDelivery).values(row).on_conflict_do_nothing(index_elements=["digest"])
+    statement = dialect.insert(WebhookDelivery).on_conflict_do_nothing(index_elements=["digest"])
     with engine.execution_options(fleet_write=True).begin() as connection:
-        return connection.execute(statement).rowcount == 1
+        connection.execute(statement, rows)
 
 
 # --- the worker's side ---------------------------------------------------------------------------------------

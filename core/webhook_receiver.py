@@ -7,6 +7,7 @@ days, and the inbox keeps identical bytes once, so an error here costs a retry, 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -68,8 +69,47 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+class InboxWriter:
+    """Stores the deliveries of concurrent requests together: those that arrive while a commit runs go into the
+    next one, a single transaction, and each request is answered once its own delivery is committed."""
+
+    def __init__(self, engine: Engine, max_batch: int = 500) -> None:
+        self.engine = engine
+        self.max_batch = max_batch
+        self.waiting: list[tuple[bytes, asyncio.Future[None]]] = []
+        self.writing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, body: bytes) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((body, done))
+        if not self.writing:
+            self.writing = True
+            self._task = asyncio.create_task(self._write_all())
+        await done
+
+    async def _write_all(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[: self.max_batch], self.waiting[self.max_batch :]
+                try:
+                    bodies = [body for body, _ in batch]
+                    await run_in_threadpool(inbox.store_deliveries, self.engine, bodies, now=datetime.now(UTC))
+                except Exception as error:  # every request of the batch answers 503; Meta sends them again
+                    for _, done in batch:
+                        if not done.done():  # a request whose client went away is cancelled
+                            done.set_exception(error)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self.writing = False
+
+
 def create_app(engine: Engine, settings: WebhookSettings, *, max_bytes: int = inbox.MAX_DELIVERY_BYTES) -> Starlette:
     """The receiver for one database and one Meta app."""
+    writer = InboxWriter(engine)
 
     async def handshake(request: Request) -> Response:
         params = request.query_params
@@ -96,7 +136,7 @@ def create_app(engine: Engine, settings: WebhookSettings, *, max_bytes: int = in
         if not is_signed_by(settings.app_secret, body, signature):
             return 401, len(body)
         try:
-            await run_in_threadpool(inbox.store_delivery, engine, body, now=datetime.now(UTC))
+            await writer.store(body)
         except Exception:  # Meta redelivers what is not answered 200: say so and keep serving
             log.exception("POST %s 503: the delivery could not be stored", PATH)
             return 503, len(body)
