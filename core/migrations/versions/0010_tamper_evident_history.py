@@ -20,7 +20,7 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -190,7 +190,7 @@ def _chain_history(connection: sa.Connection) -> None:
         )
 
 
-def _history_hashes(rows: list[Any]) -> Iterator[dict[str, Any]]:
+def _history_hashes(rows: Sequence[Any]) -> Iterator[dict[str, Any]]:
     """Each row's hash, number by number."""
     for number, chain in groupby(rows, key=itemgetter(1)):
         previous = GENESIS
