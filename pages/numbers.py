@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters
+from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, health_error_lines
 from pages.charts_section import chart_selection, render_numbers_charts
 from pages.kit import downloads, filter_state, paging, reads, shell, tables, text
 
@@ -30,6 +30,7 @@ DETAIL_METRICS = {
     "Status": "status",
     "Own tier": "messaging_limit_tier",
     "Portfolio limit": "portfolio_messaging_limit",
+    "Can send": "health_status",
 }
 
 shell.page_header("Numbers", "Every sender number with its quality, status and messaging limits.")
@@ -106,8 +107,10 @@ def number_detail(phone: str, key: str) -> None:
             f"workspace {number['workspace']} · portfolio {number['portfolio']}"
         )
     )
-    for column, (label, field) in zip(st.columns(4), DETAIL_METRICS.items(), strict=True):
+    for column, (label, field) in zip(st.columns(len(DETAIL_METRICS)), DETAIL_METRICS.items(), strict=True):
         column.metric(label, number[field] or "—")
+    for line in health_error_lines(number["health_errors"]):
+        st.warning(text.literal(line), icon=":material/block:")
     history, templates = st.columns(2)
     with history:
         st.markdown("**History of quality, tier and status changes**")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,3 +239,23 @@ def health_counts(numbers: pd.DataFrame, column: str, order: list[str]) -> pd.Da
     counts = active[column].fillna("(none)").value_counts()
     values = [value for value in order if value in counts.index] + sorted(set(counts.index) - set(order))
     return pd.DataFrame({column: values, "numbers": [int(counts[value]) for value in values]})
+
+
+def health_error_lines(health_errors: str | None) -> list[str]:
+    """Meta's `health_status` errors as stored (JSON), one line per error: 'PHONE_NUMBER 1065…: LIMITED — …'."""
+    if not health_errors:
+        return []
+    try:
+        entities = json.loads(health_errors)
+    except ValueError:
+        return [health_errors]
+    lines = []
+    for entity in entities if isinstance(entities, list) else []:
+        head = f"{entity.get('entity_type', '?')} {entity.get('id', '')}: {entity.get('can_send_message', '')}"
+        errors = entity.get("errors") or [{}]
+        for error in errors:
+            detail = " — ".join(
+                str(error[name]) for name in ("error_code", "error_description", "possible_solution") if name in error
+            )
+            lines.append(f"{head} — {detail}" if detail else head)
+    return lines

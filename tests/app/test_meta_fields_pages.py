@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from core import imports
 from core.db import SyncRun, write_session
-from tests.app.ui import exceptions, table
+from tests.app.ui import exceptions, select_row, table
 from tests.builders import ADMIN
 from tests.fixtures.meta import support
 
@@ -22,7 +22,23 @@ def meta_reports(engine: Engine) -> None:
     for name in ("webhooks/account_restriction.json", "webhooks/template_paused.json"):
         imports.run_import(engine, ADMIN, support.request("webhook", name), now=NOW)
     blocked = {"display_phone_number": "+1 555-078-3881", "health_status": {"can_send_message": "BLOCKED"}}
-    listing = json.dumps({"data": [blocked]}).encode()
+    limited = {
+        "display_phone_number": "+1 555-016-7350",
+        "health_status": {
+            "can_send_message": "LIMITED",
+            "entities": [
+                {
+                    "entity_type": "WABA",
+                    "id": support.WABA_US,
+                    "can_send_message": "LIMITED",
+                    "errors": [
+                        {"error_code": 141006, "error_description": "There is an error with the payment method."}
+                    ],
+                }
+            ],
+        },
+    }
+    listing = json.dumps({"data": [blocked, limited]}).encode()
     imports.run_import(engine, ADMIN, imports.ImportRequest("meta-numbers", listing, "l.json", waba=support.WABA_US))
     with write_session(engine) as session:
         session.add(SyncRun(meta_waba_id=support.WABA_US, started_at=NOW, finished_at=NOW, outcome="updated"))
@@ -55,3 +71,14 @@ def test_templates_shows_why_a_template_was_paused(empty_db: Engine, open_page) 
 
     templates = table(at, "templates_table").set_index("template")
     assert templates.loc["welcome_template", "status_reason"] == "LOW_QUALITY"
+
+
+def test_a_number_s_detail_names_what_limits_it(empty_db: Engine, open_page) -> None:
+    meta_reports(empty_db)
+    at = open_page("numbers.py")
+    row = list(table(at, "numbers_table")["phone_e164"]).index(support.US_SUPPORT)
+
+    at = select_row(at, "numbers_table", row)
+
+    assert exceptions(at) == []
+    assert any("141006 — There is an error with the payment method." in w.value for w in at.warning)
