@@ -54,8 +54,8 @@ def lock_workspaces_then_wabas(
 
 def retried_on_conflict(unit_of_work: Callable[P, T]) -> Callable[P, T]:
     """Run a unit of work again (up to MAX_ATTEMPTS in all) when the database aborted it as a deadlock victim or
-    for a serialization failure; after the last attempt, a WriteConflict says so in one line."""
-
+    for a serialization failure; after the last attempt, or when SQLite stayed locked past its busy timeout, a
+    WriteConflict says so in one line."""
     name = getattr(unit_of_work, "__qualname__", type(unit_of_work).__name__)
 
     @functools.wraps(unit_of_work)
@@ -64,6 +64,11 @@ def retried_on_conflict(unit_of_work: Callable[P, T]) -> Callable[P, T]:
             try:
                 return unit_of_work(*args, **kwargs)
             except Exception as error:
+                if is_database_busy(error):
+                    raise WriteConflict(
+                        "Another write kept the database busy for longer than this one waits; nothing was written. "
+                        "Try again."
+                    ) from error
                 if not is_transient_conflict(error):
                     raise
                 if attempt == MAX_ATTEMPTS:
@@ -82,6 +87,12 @@ def is_transient_conflict(error: BaseException) -> bool:
     """A deadlock or serialization failure, raised by SQLAlchemy (the driver's error as `.orig`) or by the driver."""
     driver_error = getattr(error, "orig", None) or error
     return getattr(driver_error, "sqlstate", None) in _RETRYABLE
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """SQLite's writer lock was still held when the busy timeout ran out: waiting again would wait as long."""
+    driver_error = getattr(error, "orig", None) or error
+    return getattr(driver_error, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 
 def _first_line(error: BaseException) -> str:

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import psycopg.errors
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
+from core import services
 from core.contention import MAX_ATTEMPTS, retried_on_conflict
+from core.db import make_engine
 from core.errors import WriteConflict
+from core.reads.accounts import workspaces_summary
+from tests.builders import ADMIN
 
 
 class Flaky:
@@ -68,3 +73,21 @@ def test_any_other_error_is_not_retried(error: Exception) -> None:
         retried_on_conflict(unit)()
 
     assert unit.runs == 1
+
+
+def test_a_sqlite_file_locked_past_the_busy_timeout_is_one_line_and_nothing_is_written(sqlite_engine: Engine) -> None:
+    impatient = make_engine(str(sqlite_engine.url))
+    event.listen(impatient, "connect", lambda connection, _: connection.execute("PRAGMA busy_timeout = 50"))
+    holder = sqlite_engine.raw_connection()
+    holder.cursor().execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+
+    try:
+        with pytest.raises(WriteConflict) as refused:
+            services.add_workspace(impatient, ADMIN, "EU Brands")
+    finally:
+        holder.rollback()
+        holder.close()
+        impatient.dispose()
+
+    assert "nothing was written" in str(refused.value)
+    assert workspaces_summary(sqlite_engine).empty
