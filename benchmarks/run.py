@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 
-from benchmarks import import_bench
+from benchmarks import import_bench, webhooks_bench
 from core import bulk, exports, seed
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
 from core.imports import apply
@@ -56,7 +56,7 @@ NAIVE_IMPORT_RUNS = 3
 class Measure:
     database: str
     name: str
-    value: float  # seconds, or megabytes when unit is "MB"
+    value: float  # seconds, or megabytes when unit is "MB", or a rate when it is "/s"
     unit: str = "s"
     cpu_seconds: float | None = None  # of this process only (PostgreSQL's own work is not in it)
     floor_seconds: float | None = None
@@ -70,6 +70,8 @@ class Measure:
 
     def shown(self, value: float | None = None) -> str:
         value = self.value if value is None else value
+        if self.unit == "/s":
+            return f"{value:,.0f}/s"
         return f"{value:.0f} MB" if self.unit == "MB" else f"{value * 1000:.1f} ms"
 
 
@@ -530,10 +532,37 @@ def measure_csv_export(bench: Bench) -> None:
     )
 
 
+def measure_webhooks(bench: Bench) -> None:
+    """20,000 signed deliveries at concurrency 32 to a receiver and a worker on the seeded fleet."""
+    outcome = webhooks_bench.measure(bench.kind, bench.url, bench.engine, bench.workdir, 20_000, 32)
+    postgres = bench.kind == "postgresql"
+    bench.add(
+        "webhooks: acknowledged per second",
+        outcome.per_second,
+        unit="/s",
+        target="≥ 500/s" if postgres else "",
+        met=outcome.per_second >= 500 if postgres else None,
+        note=f"p50 {outcome.p50_ms:.0f} ms, {outcome.lost} lost, {outcome.applied_twice} applied twice",
+    )
+    bench.add(
+        "webhooks: p99 acknowledgement",
+        outcome.p99_ms / 1000,
+        target="< 250 ms" if postgres else "",
+        met=outcome.p99_ms < 250 if postgres else None,
+    )
+    bench.add(
+        "webhooks: all applied after the last",
+        outcome.applied_after_last_s,
+        target="≤ 60 s, 0 lost, 0 twice" if postgres else "",
+        met=outcome.applied_after_last_s <= 60 and not outcome.lost and not outcome.applied_twice if postgres else None,
+    )
+
+
 STEPS: dict[str, Callable[[Bench], None]] = {
     "pages": measure_pages,
     "history": measure_history,
     "csv": measure_csv_export,
+    "webhooks": measure_webhooks,
     "import": measure_import,  # last: it reads the database's files while no one else uses them
 }
 

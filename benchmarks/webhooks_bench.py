@@ -112,6 +112,7 @@ def deliveries(fleet: Fleet, count: int, *, seed_value: int = 17) -> list[bytes]
 
 def _envelope(kind: str, fleet: Fleet, rng: random.Random, at: int) -> bytes:
     digits, waba = rng.choice(fleet.numbers)
+    value: dict[str, Any]
     if kind == "quality":
         event = rng.choice(["FLAGGED", "UNFLAGGED", "DOWNGRADE", "UPGRADE"])
         tier = rng.choice(["TIER_1K", "TIER_10K", "TIER_100K"])
@@ -163,9 +164,10 @@ def _envelope(kind: str, fleet: Fleet, rng: random.Random, at: int) -> bytes:
                 "statuses": [{"id": f"wamid.{at}", "status": "delivered", "timestamp": str(at)}],
             },
         )
-    envelope = {"object": "whatsapp_business_account", "entry": [{"id": waba, "time": at, "changes": []}]}
-    envelope["entry"][0]["changes"].append({"field": field, "value": value})  # type: ignore[index]
-    return json.dumps(envelope).encode()
+    change = {"field": field, "value": value}
+    return json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": waba, "time": at, "changes": [change]}]}
+    ).encode()
 
 
 # --- the processes ---------------------------------------------------------------------------------------------
@@ -306,7 +308,7 @@ def _lost_and_twice(engine: Engine, acknowledged: list[bytes]) -> tuple[int, int
             )
         }
         entries = connection.scalars(select(AuditEntry.after).where(AuditEntry.action == "apply"))
-        applications = Counter(i for after in entries for i in applied_ids(json.loads(after)["deliveries"]))
+        applications = Counter(i for after in entries for i in applied_ids(json.loads(after or "{}")["deliveries"]))
     lost = sum(1 for body in acknowledged if digest_of(body) not in applied)
     twice = sum(1 for count in applications.values() if count > 1)
     return lost, twice
