@@ -81,6 +81,8 @@ def _csv_cells(column: pd.Series) -> list[Any]:
     cells = column.to_numpy(dtype=object, na_value=None).tolist()
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return cells
+    if column.dtype == object and not column.notna().any():
+        return cells  # nothing but missing values (a Meta field no listing sent yet): nothing to look at
     if column.dtype != object and not _needs_neutralising(column):
         return cells  # no cell to look at twice (the usual case: one vectorised test)
     return [neutralize_cell(cell) for cell in cells]
