@@ -14,7 +14,7 @@ from pathlib import Path
 import oidc_provider_mock
 import pytest
 import werkzeug.serving
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine, func, select
 
 from core import services
@@ -22,9 +22,11 @@ from core.db import Workspace, make_engine, read_session
 from core.migrate import upgrade
 from core.model import Actor, Role
 from tests.e2e import streamlit_ui as ui
+from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, watch
 from tests.e2e.fleet_app import RunningApp, running_app, sqlite_url
 
 LOCAL_ADMIN = Actor(name="local-admin", role=Role.ADMIN)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -37,6 +39,17 @@ client_id = "waba-fleet-e2e"
 client_secret = "not-a-secret"
 server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
 """
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """Here a tab gets a browser context of its own: sign-in cookies stay with their test (cookies ignore ports,
+    and every app of the suite is on 127.0.0.1)."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    ui.install_run_counter(context)
+    yield watch(request.node, context.new_page())
+    context.close()
 
 
 @pytest.fixture(scope="module")
