@@ -236,10 +236,12 @@ def _nested_listings(value: object) -> list[tuple[str, list[tuple[str, Any]]]] |
 
 
 def _is_waba_node(item: object) -> bool:
-    """A WABA read with its edges (phone_numbers, message_templates) or by name, not a phone-number node."""
+    """A WABA read with its edges (phone_numbers, message_templates) or by name; not a phone-number node, nor a
+    template (which has a name too, and a language)."""
     return (
         isinstance(item, dict)
         and "display_phone_number" not in item
+        and "language" not in item
         and (
             isinstance(item.get("phone_numbers"), dict)
             or isinstance(item.get("message_templates"), dict)

@@ -525,3 +525,11 @@ def test_a_waba_read_with_its_templates_updates_and_creates_them(fleet: Engine) 
         "UTILITY",
         "GREEN",
     ]
+
+
+def test_a_saved_template_listing_is_not_taken_for_wabas(fleet: Engine) -> None:
+    templates = {"data": [{"name": "welcome_template", "language": "en-US", "status": "APPROVED", "id": "1"}]}
+
+    plan = imports.plan_import(fleet, ADMIN, us_request(json.dumps(templates).encode()), now=NOW)
+
+    assert [str(p) for p in plan.errors] == ["page 1, data[0]: missing field 'display_phone_number'."]
