@@ -21,6 +21,7 @@ from core.db import (
     AlertRuleState,
     AuditEntry,
     NumberHealthSnapshot,
+    leave_fleet_unchanged,
     write_session,
 )
 
@@ -46,7 +47,10 @@ def evaluate(engine: Engine, now: datetime, *, digest_at: int = DEFAULT_DIGEST_A
         rule_ids = list(session.scalars(select(AlertRule.id).where(AlertRule.enabled).order_by(AlertRule.id)))
     for rule_id in rule_ids:
         with write_session(engine) as session:
+            before = (report.opened, report.resolved, report.messages)
             _evaluate_rule(session, rule_id, now, digest_at, report)
+            if (report.opened, report.resolved, report.messages) == before:
+                leave_fleet_unchanged(session)  # only the rule's watermarks moved: open pages need not rerun
     return report
 
 

@@ -3,6 +3,8 @@ nothing, so cached page reads keyed by it are dropped exactly when the fleet cha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import Engine
 
@@ -51,3 +53,17 @@ def test_seeding_raises_the_version(sqlite_engine: Engine) -> None:
     seed.seed(sqlite_engine, seed.DEMO_SHAPE)
 
     assert data_version(sqlite_engine) == before + 1
+
+
+def test_an_alert_evaluation_that_finds_nothing_leaves_the_version(engine: Engine) -> None:
+    from core.alerts import add_rule
+    from core.alerts.evaluation import evaluate
+
+    support.lucky_shrub_fleet(engine)
+    add_rule(engine, ADMIN, name="quality", event="quality_drop", target="mailto:ops@example.com")
+    evaluate(engine, datetime.now(UTC))
+    before = data_version(engine)
+
+    evaluate(engine, datetime.now(UTC))
+
+    assert data_version(engine) == before
