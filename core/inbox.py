@@ -362,7 +362,7 @@ def retry_delivery(engine: Engine, actor: Actor, delivery_id: int, *, now: datet
     """An admin puts a failed delivery back in line: the worker applies it on its next pass."""
     model.require_role(actor, Role.ADMIN, "retry a webhook delivery")
     now = now or datetime.now(UTC)
-    with write_session(engine, changes_fleet=False) as session:
+    with write_session(engine, actor) as session:  # its audit entry is on the Audit log page
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.state == Pending.APPLIED:
             raise NotFound(f"Webhook delivery {delivery_id} is not failed or waiting (it may have been applied).")
