@@ -1,9 +1,11 @@
-"""The worker's alert jobs: a pass after each batch that changed the fleet, and a periodic sweep that also catches
-what a sync or the CLI changed and retries failed deliveries."""
+"""The worker's alert jobs: a pass right after each batch that changed the fleet and after each other periodic job
+(the Graph API sync), and a sweep that also catches what the CLI changed and retries failed deliveries."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -13,12 +15,13 @@ from core.alerts import run_pass
 from core.config import AlertSettings, load_alert_settings
 
 log = logging.getLogger("fleet.alerts")
+SWEEP = "alerts sweep"
 
 
 def register(settings: AlertSettings | None = None) -> None:
-    """Plug the alert jobs into the worker (once per process)."""
+    """Plug the alert jobs into the worker (once per process), after the periodic jobs already scheduled."""
     settings = settings or load_alert_settings()
-    if any(job.name == "alerts sweep" for job in worker.PERIODIC):
+    if any(job.name == SWEEP for job in worker.PERIODIC):
         return
 
     def after_batch(engine: Engine, result: inbox.BatchResult) -> None:
@@ -27,8 +30,21 @@ def register(settings: AlertSettings | None = None) -> None:
     def sweep(engine: Engine, now: datetime) -> None:
         _pass(engine, now, settings)
 
+    worker.PERIODIC[:] = [dataclasses.replace(job, run=_then_alerts(job.run, settings)) for job in worker.PERIODIC]
     worker.AFTER_APPLY.append(after_batch)
-    worker.PERIODIC.append(worker.Periodic("alerts sweep", float(settings.sweep_seconds), sweep))
+    worker.PERIODIC.append(worker.Periodic(SWEEP, float(settings.sweep_seconds), sweep))
+
+
+def _then_alerts(
+    job: Callable[[Engine, datetime], None], settings: AlertSettings
+) -> Callable[[Engine, datetime], None]:
+    def run(engine: Engine, now: datetime) -> None:
+        try:
+            job(engine, now)
+        finally:
+            _pass(engine, datetime.now(UTC), settings)
+
+    return run
 
 
 def _pass(engine: Engine, now: datetime, settings: AlertSettings) -> None:

@@ -21,7 +21,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, event, func, select
 from werkzeug import Request, Response
 
-from core import alerts, imports, services
+from core import alerts, imports, inbox, services, worker
+from core.alerts import worker_jobs
 from core.alerts.rules import AlertEvent
 from core.config import PROJECT_ROOT, AlertSettings
 from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
@@ -565,3 +566,33 @@ def test_the_cli_adds_lists_runs_and_disables_rules(sqlite_url: str, sqlite_engi
     assert refused.stderr.startswith("error: ")
     assert "needs the admin role" in refused.stderr
     assert len(mail.inbox.wait_for(1)) == 1
+
+
+# --- the worker's jobs ----------------------------------------------------------------------------------------
+
+
+def test_the_worker_runs_a_pass_after_a_batch_after_a_sync_and_in_its_sweep(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def sync(engine: Engine, now: datetime) -> None:  # stands for the Graph API sync: it changes the fleet
+        fleet.listing(n0={"quality_rating": "RED"}, n1={"quality_rating": "RED"})
+
+    monkeypatch.setattr(worker, "AFTER_APPLY", [])
+    monkeypatch.setattr(worker, "PERIODIC", [worker.Periodic("sync", 60.0, sync)])
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    worker_jobs.register(settings)
+    worker_jobs.register(settings)  # once per process, however often it is called
+    (after_batch,) = worker.AFTER_APPLY
+    scheduled_sync, sweep = worker.PERIODIC
+
+    fleet.listing(n0={"quality_rating": "RED"})
+    after_batch(fleet.engine, inbox.BatchResult())
+    after_first = len(mail.inbox.wait_for(1))
+    scheduled_sync.run(fleet.engine, fleet.tick())
+    after_sync = len(mail.inbox.wait_for(2))
+    fleet.listing(n0={"quality_rating": "RED"}, n1={"quality_rating": "RED"}, n2={"quality_rating": "YELLOW"})
+    sweep.run(fleet.engine, fleet.tick())
+
+    assert (after_first, after_sync, len(mail.inbox.wait_for(3))) == (1, 2, 3)
+    assert sweep.name == "alerts sweep"
+    assert sweep.every_seconds == settings.sweep_seconds
