@@ -1,20 +1,25 @@
-"""Hostile input through `python -m core` (a real process on a real SQLite file): endless streams are read no
-further than the import limit, and arguments or files that are not text are refused in one line naming where;
-nothing is written and no traceback reaches the user."""
+"""Hostile input through `python -m core` on a real SQLite file: endless streams are read no further than the import
+limit, and arguments, settings or files that are not text are refused in one line naming where; nothing is written
+and no traceback reaches the user. Streams and raw bytes go through a real process; the other cases call the same
+`main` in this process (Python hands `main` an argument's undecodable bytes as it would in a process: surrogates)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import resource
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
+from core.cli import main
 from core.config import PROJECT_ROOT
 
 LIMIT = "1000"
@@ -40,7 +45,34 @@ def run_cli(
     )
 
 
-def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *words: str) -> None:
+class Ran:
+    def __init__(self, returncode: int, stderr: str) -> None:
+        self.returncode, self.stderr = returncode, stderr
+
+    def __repr__(self) -> str:
+        return f"exit {self.returncode}: {self.stderr!r}"
+
+
+@pytest.fixture
+def run_main(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    """`main` with these arguments and settings, on a migrated SQLite file of the test's own."""
+    for name in [name for name in os.environ if name.startswith("FLEET_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("FLEET_MAX_IMPORT_BYTES", LIMIT)
+
+    def run(*args: str, **settings: str) -> Ran:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            returncode = main(list(args))
+        return Ran(returncode, stderr.getvalue())
+
+    return run
+
+
+def assert_one_line_refusal(result: subprocess.CompletedProcess[str] | Ran, *words: str) -> None:
     assert result.returncode == 1, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -106,22 +138,22 @@ def _write_until_the_reader_leaves(fifo: Path) -> None:
         return
 
 
-def test_a_small_fifo_is_read_whole(database_url: str, tmp_path: Path) -> None:
+def test_a_small_fifo_is_read_whole(run_main: Callable[..., Ran], tmp_path: Path) -> None:
     fifo = tmp_path / "webhooks.fifo"
     os.mkfifo(fifo)
     payload = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
     writer = threading.Thread(target=lambda: fifo.write_bytes(payload), daemon=True)
     writer.start()
 
-    result = run_cli(database_url, "import", "webhook", str(fifo), "--dry-run")
+    result = run_main("import", "webhook", str(fifo), "--dry-run")
 
     writer.join(timeout=10)
     assert "holds more than" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_directory_is_refused_naming_it(database_url: str, tmp_path: Path) -> None:
-    result = run_cli(database_url, "import", "csv", str(tmp_path))
+def test_a_directory_is_refused_naming_it(run_main: Callable[..., Ran], tmp_path: Path) -> None:
+    result = run_main("import", "csv", str(tmp_path))
 
     assert_one_line_refusal(result, f"Cannot read '{tmp_path}'")
 
@@ -129,33 +161,41 @@ def test_a_directory_is_refused_naming_it(database_url: str, tmp_path: Path) -> 
 # --- text that is not text -------------------------------------------------------------------------------------
 
 
+def test_an_argument_that_is_not_utf8_is_refused_naming_it_in_a_real_process(database_url: str) -> None:
+    result = run_cli(database_url, b"workspace", b"add", b"bad\xff")
+
+    assert_one_line_refusal(result, "The argument after 'add' is not UTF-8 text: b'bad\\xff' (byte 0xff)")
+    assert nothing_written(database_url)
+
+
 @pytest.mark.parametrize(
     ("args", "where"),
     [
-        ([b"workspace", b"add", b"bad\xff"], "The argument after 'add' is not UTF-8 text: b'bad\\xff' (byte 0xff)"),
-        ([b"portfolio", b"add", b"--meta-id", b"5", b"Acme \xe9"], "The argument after '5'"),
+        (["portfolio", "add", "--meta-id", "5", "Acme \udce9"], "The argument after '5'"),
         (
-            [b"number", b"add", b"--waba", b"1", b"--group=caf\xe9", b"--phone", b"+33612345678"],
+            ["number", "add", "--waba", "1", "--group=caf\udce9", "--phone", "+33612345678"],
             "The value of --group is not UTF-8 text: b'caf\\xe9'",
         ),
-        ([b"user", b"set-role", b"al\xefce@example.com", b"viewer"], "The argument after 'set-role'"),
-        ([b"--as", b"r\xf4ot", b"workspace", b"add", b"EU"], "The argument after '--as'"),
-        ([b"import", b"csv", b"onboard\xe9.csv"], "The argument after 'csv'"),
+        (["user", "set-role", "al\udcefce@example.com", "viewer"], "The argument after 'set-role'"),
+        (["--as", "r\udcf4ot", "workspace", "add", "EU"], "The argument after '--as'"),
+        (["import", "csv", "onboard\udce9.csv"], "The argument after 'csv'"),
     ],
-    ids=["workspace name", "portfolio name", "group option", "user name", "acting user", "file name"],
+    ids=["portfolio name", "group option", "user name", "acting user", "file name"],
 )
-def test_an_argument_that_is_not_utf8_is_refused_naming_it(database_url: str, args: list[bytes], where: str) -> None:
-    result = run_cli(database_url, *args)
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(
+    run_main: Callable[..., Ran], sqlite_engine: Engine, args: list[str], where: str
+) -> None:
+    result = run_main(*args)
 
     assert_one_line_refusal(result, where)
-    assert nothing_written(database_url)
+    assert nothing_written(str(sqlite_engine.url))
 
 
-def test_a_setting_that_is_not_utf8_is_refused_naming_it(database_url: str) -> None:
-    result = run_cli(database_url, "workspace", "add", "EU Brands", FLEET_USER=b"r\xf4ot")
+def test_a_setting_that_is_not_utf8_is_refused_naming_it(run_main: Callable[..., Ran], sqlite_engine: Engine) -> None:
+    result = run_main("workspace", "add", "EU Brands", FLEET_USER="r\udcf4ot")
 
     assert_one_line_refusal(result, "The setting FLEET_USER is not UTF-8 text: b'r\\xf4ot' (byte 0xf4)")
-    assert nothing_written(database_url)
+    assert nothing_written(str(sqlite_engine.url))
 
 
 @pytest.mark.parametrize(
@@ -177,26 +217,26 @@ def test_a_setting_that_is_not_utf8_is_refused_naming_it(database_url: str) -> N
     ids=["listing", "webhook line"],
 )
 def test_a_lone_surrogate_in_json_is_refused_naming_where(
-    database_url: str, tmp_path: Path, kind: str, content: str, where: str
+    run_main: Callable[..., Ran], sqlite_engine: Engine, tmp_path: Path, kind: str, content: str, where: str
 ) -> None:
     path = tmp_path / "input.json"
     path.write_text(content)
 
-    result = run_cli(database_url, "import", kind, str(path), *(["--waba", "1"] if kind == "meta-numbers" else []))
+    result = run_main("import", kind, str(path), *(["--waba", "1"] if kind == "meta-numbers" else []))
 
     assert result.returncode == 1, result
     assert where in result.stderr
     assert "Traceback" not in result.stderr
-    assert nothing_written(database_url)
+    assert nothing_written(str(sqlite_engine.url))
 
 
-def test_a_csv_that_is_not_utf8_is_refused_naming_the_line(database_url: str, tmp_path: Path) -> None:
+def test_a_csv_that_is_not_utf8_is_refused_naming_the_line(run_main: Callable[..., Ran], tmp_path: Path) -> None:
     path = tmp_path / "onboarding.csv"
     path.write_bytes(
         b"workspace,portfolio_id,waba_id,waba_name,group,phone,display_name\nEU,5,7,W,Caf\xe9,+33612345678,\n"
     )
 
-    result = run_cli(database_url, "import", "csv", str(path))
+    result = run_main("import", "csv", str(path))
 
     assert result.returncode == 1, result
     assert "line 2: byte 78 (0xe9) is not UTF-8 text" in result.stderr
@@ -224,9 +264,9 @@ def test_a_csv_that_is_not_utf8_is_refused_naming_the_line(database_url: str, tm
     ids=["direction override", "invisible only", "unknown tier", "phone letters", "phone minus"],
 )
 def test_a_hostile_value_typed_on_the_command_line_is_refused_in_one_line(
-    database_url: str, args: list[str], words: list[str]
+    run_main: Callable[..., Ran], sqlite_engine: Engine, args: list[str], words: list[str]
 ) -> None:
-    result = run_cli(database_url, *args)
+    result = run_main(*args)
 
     assert_one_line_refusal(result, *words)
-    assert nothing_written(database_url)
+    assert nothing_written(str(sqlite_engine.url))
