@@ -1,1 +1,1 @@
-"""Fleet-scale benchmark: `python -m benchmarks` (see README)."""
+"""Fleet-scale benchmark: `python -m benchmarks` (see benchmarks/README.md)."""

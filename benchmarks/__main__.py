@@ -1,4 +1,4 @@
-"""Fleet-scale benchmark: `python -m benchmarks` (see README)."""
+"""Fleet-scale benchmark: `python -m benchmarks` (see benchmarks/README.md)."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def _read_shown(
 ) -> pa.Table:
     url, fresh = read_key()
     generation = _reads_generation(url, fresh)
-    key = (url, read.__name__, generation, *columns, "|", *tags, "|", *read_args)
+    key = (url, read.__qualname__, generation, *columns, "|", *tags, "|", *read_args)
     shown = _SHOWN.get(key)
     if shown is None:
         shown = shown_columns(read(**dict(read_args)), list(columns), tags)

@@ -43,7 +43,8 @@ def cached_read(
     def read(*args: P.args, **kwargs: P.kwargs) -> R:
         return cached(*read_key(), *args, **kwargs)
 
-    read.__name__ = read.__qualname__ = query.__name__
+    read.__name__ = query.__name__
+    read.__qualname__ = f"{query.__module__}.{query.__qualname__}"  # names the read in shared Arrow tables' keys
     read.__doc__ = query.__doc__
     return read
 
@@ -60,7 +61,8 @@ def derived_read(derive: Callable[[Base], R], base: Callable[[], Base]) -> Calla
     def read() -> R:
         return cached(*read_key())
 
-    read.__name__ = read.__qualname__ = derive.__name__
+    read.__name__ = derive.__name__
+    read.__qualname__ = f"{derive.__module__}.{derive.__qualname__}"
     read.__doc__ = derive.__doc__
     return read
 
