@@ -39,16 +39,19 @@ class DeliveryReport:
 
 
 def deliver_due(engine: Engine, now: datetime, settings: AlertSettings, *, limit: int = 200) -> DeliveryReport:
-    """Send every message whose time has come and that no other deliverer holds."""
+    """Send every message whose time has come and that no other deliverer holds. Once a server has failed in this
+    pass, its other messages wait for the next one: a server that does not answer costs one timeout a pass."""
     report = DeliveryReport()
-    for message_id in _due(engine, now, limit):
-        if not _claim(engine, message_id, now):
+    down: set[str] = set()
+    for message_id, target in _due(engine, now, limit):
+        if _server_of(target) in down or not _claim(engine, message_id, now):
             continue
         target, subject, body = _render(engine, message_id, settings.base_url)
         try:
             send(target, subject, body, settings)
         except DeliveryFailed as error:
             _record(engine, message_id, target, now, str(error))
+            down.add(_server_of(target))
             report.failed += 1
         else:
             _record(engine, message_id, target, now, None)
@@ -56,11 +59,17 @@ def deliver_due(engine: Engine, now: datetime, settings: AlertSettings, *, limit
     return report
 
 
-def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
+def _server_of(target: str) -> str:
+    """Where a target's messages go: the one SMTP server for every address, else the webhook's host."""
+    return "smtp" if target.startswith("mailto:") else urlsplit(target).netloc.lower()
+
+
+def _due(engine: Engine, now: datetime, limit: int) -> list[tuple[int, str]]:
     with read_session(engine) as session:
-        return list(
-            session.scalars(
-                select(AlertMessage.id)
+        return [
+            (message_id, target)
+            for message_id, target in session.execute(
+                select(AlertMessage.id, AlertMessage.target)
                 .where(
                     AlertMessage.status == "pending",
                     AlertMessage.due_at <= now,
@@ -69,7 +78,7 @@ def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
                 .order_by(AlertMessage.due_at, AlertMessage.id)
                 .limit(limit)
             )
-        )
+        ]
 
 
 def _claim(engine: Engine, message_id: int, now: datetime) -> bool:

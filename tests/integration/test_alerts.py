@@ -371,6 +371,20 @@ def test_a_target_that_keeps_failing_is_listed(fleet: Fleet, settings: AlertSett
     assert int(failing["failed_attempts"][0]) == 2
 
 
+def test_a_server_that_failed_is_tried_once_a_pass(fleet: Fleet, settings: AlertSettings) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP, target="http://127.0.0.1:9/nothing-listens-here")
+    fleet.listing(n0={"quality_rating": "RED"}, n1={"quality_rating": "RED"})  # two messages (digest above 3)
+
+    report = run(fleet, settings)
+
+    assert (report.delivery.failed, report.delivery.sent) == (1, 0)
+    with read_session(fleet.engine) as session:
+        assert session.scalar(select(func.count()).select_from(AlertDeliveryAttempt)) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(AlertMessage).where(AlertMessage.status == "pending")) == 2
+        )
+
+
 # --- who may manage rules -----------------------------------------------------------------------------------
 
 
