@@ -284,6 +284,44 @@ def _plan_wabas(
     plan: ImportPlan,
 ) -> list[CreateWaba]:
     """WABAs the file names that the fleet does not know: created, at most 10 per workspace counting them."""
+    first = _first_row_of_each_waba(rows, wabas, plan)
+    new = [row for meta_id, row in first.items() if meta_id not in wabas]
+    active = _active_waba_counts(session, [workspaces[row.workspace] for row in new])
+    created = Counter[str]()
+    result = []
+    for row in new:
+        created[row.workspace] += 1
+        already = active.get(workspaces[row.workspace], 0)
+        if not model.wabas_fit(already, created[row.workspace]):
+            plan.errors.append(
+                Problem(
+                    row.where,
+                    f"WABA {row.waba_id} would be WhatsApp Business Account number "
+                    f"{already + created[row.workspace]} of workspace '{row.workspace}' "
+                    f"(the maximum is {model.MAX_WABAS_PER_WORKSPACE}).",
+                )
+            )
+            continue
+        result.append(
+            CreateWaba(
+                row.waba_id,
+                row.waba_name,
+                workspaces[row.workspace],
+                row.workspace,
+                portfolios[row.portfolio_id],
+                row.portfolio_id,
+                row.where,
+            )
+        )
+    plan.wabas += result
+    return result
+
+
+def _first_row_of_each_waba(
+    rows: list[SheetRow], wabas: dict[str, fleet.WabaRow], plan: ImportPlan
+) -> dict[str, SheetRow]:
+    """The row that first names each WABA; a known WABA's other name is a warning, a new one described two ways
+    (workspace, portfolio or name) an error."""
     first: dict[str, SheetRow] = {}
     for row in rows:
         waba = wabas.get(row.waba_id)
@@ -311,35 +349,7 @@ def _plan_wabas(
                     "(workspace, portfolio_id and waba_name must agree).",
                 )
             )
-    new = [row for meta_id, row in first.items() if meta_id not in wabas]
-    active = _active_waba_counts(session, [workspaces[row.workspace] for row in new])
-    created = Counter[str]()
-    result = []
-    for row in new:
-        created[row.workspace] += 1
-        total = active.get(workspaces[row.workspace], 0) + created[row.workspace]
-        if not model.wabas_fit(active.get(workspaces[row.workspace], 0), created[row.workspace]):
-            plan.errors.append(
-                Problem(
-                    row.where,
-                    f"WABA {row.waba_id} would be WhatsApp Business Account number {total} of workspace "
-                    f"'{row.workspace}' (the maximum is {model.MAX_WABAS_PER_WORKSPACE}).",
-                )
-            )
-            continue
-        result.append(
-            CreateWaba(
-                row.waba_id,
-                row.waba_name,
-                workspaces[row.workspace],
-                row.workspace,
-                portfolios[row.portfolio_id],
-                row.portfolio_id,
-                row.where,
-            )
-        )
-    plan.wabas += result
-    return result
+    return first
 
 
 def _active_waba_counts(session: Session, workspace_ids: list[int]) -> dict[int, int]:
