@@ -97,6 +97,7 @@ def refuse_unsafe_exposure() -> None:
         st.get_option("server.address"), sign_in=acting_user.auth_enabled(), settings=load_settings()
     )
     if reason:
+        deployment.log_refusal(reason)
         st.title("WABA Fleet")
         st.error(text.literal(reason), icon=":material/lock:")
         st.stop()

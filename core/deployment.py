@@ -3,9 +3,11 @@ this machine only, and the network gets the app only with sign-in or an explicit
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from core.config import Settings
+from core.incidents import LOGGER, ensure_log_handler
 
 
 def is_loopback(address: str | None) -> bool:
@@ -31,3 +33,10 @@ def unsafe_exposure(address: str | None, *, sign_in: bool, settings: Settings) -
         'server.address = "127.0.0.1". To serve the network without sign-in anyway (unsafe), set '
         "FLEET_ALLOW_UNAUTHENTICATED_NETWORK=1."
     )
+
+
+@functools.cache
+def log_refusal(reason: str) -> None:
+    """Tell the server's log too, once per process: whoever started it reads why it serves nothing."""
+    ensure_log_handler()
+    LOGGER.error(reason)

@@ -12,12 +12,12 @@ LOGGER = logging.getLogger("waba_fleet")
 def report_unexpected(error: BaseException, where: str) -> str:
     """Log `error` with its traceback and a new error id; return the id to show the user."""
     error_id = secrets.token_hex(4)
-    _ensure_handler()
+    ensure_log_handler()
     LOGGER.error("Unexpected error %s in %s", error_id, where, exc_info=error)
     return error_id
 
 
-def _ensure_handler() -> None:
+def ensure_log_handler() -> None:
     """The server's log is its standard error, like Streamlit's own messages."""
     if not LOGGER.handlers:
         handler = logging.StreamHandler()

@@ -68,6 +68,18 @@ def test_local_mode_refuses_an_address_others_can_reach(demo_db, server_address,
     assert "Local mode" not in " ".join(texts(at.sidebar.caption))
 
 
+def test_the_refusal_is_logged_on_the_server_once(demo_db, server_address, caplog) -> None:
+    server_address("10.1.2.3")
+
+    with caplog.at_level(logging.ERROR, logger="waba_fleet"):
+        app()
+        app()
+
+    logged = [record.getMessage() for record in caplog.records if record.name == "waba_fleet"]
+    assert len(logged) == 1
+    assert "will not serve address 10.1.2.3" in logged[0]
+
+
 @pytest.mark.parametrize("address", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_local_mode_serves_this_machine(demo_db, server_address, address) -> None:
     server_address(address)
