@@ -61,8 +61,7 @@ def test_a_worker_killed_mid_drain_leaves_each_delivery_applied_exactly_once_aft
 ) -> None:
     engine = make_engine(fleet_url)
     received = variants(1200)
-    for body in received:
-        inbox.store_delivery(engine, body, now=datetime.now(UTC))
+    inbox.store_deliveries(engine, received, now=datetime.now(UTC))  # received while no worker ran
     log = tmp_path / "worker.log"
     worker = start_cli(fleet_url, "worker", log=log)
     wait_until(lambda: "applied" in states(engine).values())
