@@ -450,12 +450,9 @@ def test_webhook_fields_not_imported_are_skipped_with_their_name() -> None:
     assert [str(n) for n in stream.skipped] == [
         "line 5, entry[0].changes[0]: field 'messages' is not imported (imported: phone_number_quality_update, "
         "phone_number_name_update, account_update, message_template_status_update, message_template_quality_update, "
-        "business_capability_update).",
-        "line 9, entry[0].changes[0]: field 'account_alerts' is not imported (imported: phone_number_quality_update, "
-        "phone_number_name_update, account_update, message_template_status_update, message_template_quality_update, "
-        "business_capability_update).",
+        "business_capability_update, template_category_update, account_alerts).",
     ]
-    assert len(stream.events) == 10
+    assert len(stream.events) == 11  # the account_alerts delivery on line 9 is recorded
 
 
 def test_a_quality_update_filed_under_the_status_field_as_in_metas_reference_is_read_as_a_quality_update() -> None:
@@ -488,11 +485,14 @@ def test_an_entry_time_that_is_not_unix_seconds_is_refused(time: object, reason:
     assert reason in stream.errors[0].message
 
 
-def test_a_hostile_requested_name_is_refused() -> None:
+def test_a_requested_name_meta_sends_as_a_formula_is_read_as_sent_and_reported() -> None:
     stream = webhooks.parse_stream(support.read("broken/hostile_name_update.json").decode())
 
-    assert [p.where for p in stream.errors] == ["entry[0].changes[0]"]
-    assert "would run as a spreadsheet formula" in stream.errors[0].message
+    assert stream.errors == []
+    (event,) = stream.events
+    assert isinstance(event, webhooks.NameEvent)
+    assert event.display_name == '=HYPERLINK("http://evil.example","Lucky Shrub")'
+    assert "starts with '=' (a spreadsheet formula)" in stream.warnings[0].message
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------------
