@@ -69,6 +69,7 @@ class Worker:
         self.stopping = threading.Event()
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._waiting_for: str | None = None
+        self._renew_lease_at = 0.0
         self._jobs = [
             Periodic("prune the inbox", PRUNE_EVERY_SECONDS, self._prune),
             *PERIODIC,
@@ -116,8 +117,11 @@ class Worker:
         """PostgreSQL: always (workers skip each other's rows). SQLite: only while holding the inbox lease."""
         if is_postgresql(self.engine):
             return True
+        if time.monotonic() < self._renew_lease_at:  # held, and renewed a third of its length ago at most
+            return True
         other = inbox.hold_lease(self.engine, self.holder, now=now, seconds=self.settings.lease_seconds)
         if other is None:
+            self._renew_lease_at = time.monotonic() + self.settings.lease_seconds / 3
             if self._waiting_for is not None:
                 log.info("worker %s now holds the inbox lease", self.holder)
             self._waiting_for = None
