@@ -23,7 +23,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, event, select, update
+from sqlalchemy import Connection, Table, bindparam, event, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,14 +78,59 @@ def chain_snapshots(rows: Sequence[dict[str, Any]], heads: dict[int, bytes]) -> 
 def append_snapshots(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Write snapshot rows at the end of their numbers' chains (ids follow the rows' order)."""
     rows = [{name: row[name] for name in SNAPSHOT_VALUES} for row in rows]
-    heads = _lock_history_heads(connection, sorted({row["phone_number_id"] for row in rows}))
+    numbers = sorted({row["phone_number_id"] for row in rows})
+    if connection.dialect.name == "postgresql":
+        heads = _lock_postgresql_heads(connection, numbers)
+    else:
+        heads = {n: bytes(h) for part in _chunks(numbers) for n, h in connection.execute(_HEADS_OF, {"numbers": part})}
     chain_snapshots(rows, heads)
     bulk.insert_many(connection, SNAPSHOTS, rows)
-    statement = _upsert(connection, HISTORY_HEADS)
+    _store_heads(connection, heads)
+
+
+def _chunks(numbers: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(numbers), CHUNK):
+        yield numbers[start : start + CHUNK]
+
+
+_HEADS_OF = (
+    select(HISTORY_HEADS.c.phone_number_id, HISTORY_HEADS.c.last_hash)
+    .where(HISTORY_HEADS.c.phone_number_id.in_(bindparam("numbers", expanding=True)))
+    .order_by(HISTORY_HEADS.c.phone_number_id)
+)
+# PostgreSQL: each statement takes every number as one array (no statement per number). A head is created before it
+# is locked, so two first writers of a number meet on one row; in number order, as every writer locks them.
+_CREATE_HEADS = text(
+    "INSERT INTO history_chain_heads (phone_number_id, last_hash) "
+    "SELECT number, :start FROM unnest(CAST(:numbers AS integer[])) AS number ORDER BY number ON CONFLICT DO NOTHING"
+)
+_LOCK_HEADS = text(
+    "SELECT phone_number_id, last_hash FROM history_chain_heads "
+    "WHERE phone_number_id = ANY(CAST(:numbers AS integer[])) ORDER BY phone_number_id FOR UPDATE"
+)
+_MOVE_HEADS = text(
+    "UPDATE history_chain_heads AS head SET last_hash = moved.last_hash "
+    "FROM unnest(CAST(:numbers AS integer[]), CAST(:hashes AS bytea[])) AS moved (phone_number_id, last_hash) "
+    "WHERE head.phone_number_id = moved.phone_number_id"
+)
+
+
+def _lock_postgresql_heads(connection: Connection, numbers: list[int]) -> dict[int, bytes]:
+    """The last hash of each number's history, its head row locked until commit."""
+    connection.execute(_CREATE_HEADS, {"numbers": numbers, "start": GENESIS})
+    return {n: bytes(h) for n, h in connection.execute(_LOCK_HEADS, {"numbers": numbers})}
+
+
+def _store_heads(connection: Connection, heads: dict[int, bytes]) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_MOVE_HEADS, {"numbers": list(heads), "hashes": list(heads.values())})
+        return
+    # SQLite: the write lock is the database's, taken when the unit of work began; a head may not exist yet.
+    statement = sqlite.insert(HISTORY_HEADS)
     statement = statement.on_conflict_do_update(
         index_elements=["phone_number_id"], set_={"last_hash": statement.excluded.last_hash}
     )
-    bulk.execute_rows(connection, statement, [{"phone_number_id": n, "last_hash": h} for n, h in sorted(heads.items())])
+    bulk.execute_rows(connection, statement, [{"phone_number_id": n, "last_hash": h} for n, h in heads.items()])
 
 
 def append_audit(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -98,21 +143,6 @@ def append_audit(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
 
 def _upsert(connection: Connection, table: Table) -> Any:
     return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
-
-
-def _lock_history_heads(connection: Connection, numbers: list[int]) -> dict[int, bytes]:
-    """The last hash of each number's history, its head row locked until commit (created first if missing, so
-    two first writers of one number meet on the same row). In number order: every writer locks them alike."""
-    if connection.dialect.name == "postgresql":
-        missing = _upsert(connection, HISTORY_HEADS).on_conflict_do_nothing(index_elements=["phone_number_id"])
-        bulk.execute_rows(connection, missing, [{"phone_number_id": n, "last_hash": GENESIS} for n in numbers])
-    heads: dict[int, bytes] = {}
-    column = HISTORY_HEADS.c.phone_number_id
-    for start in range(0, len(numbers), CHUNK):
-        part = numbers[start : start + CHUNK]
-        query = select(column, HISTORY_HEADS.c.last_hash).where(column.in_(part)).order_by(column).with_for_update()
-        heads.update((number, bytes(last)) for number, last in connection.execute(query))
-    return heads
 
 
 def _lock_audit_head(connection: Connection) -> bytes:
