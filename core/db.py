@@ -433,14 +433,21 @@ class AlertRule(Base):
 
 
 class AlertRuleState(Base):
-    """A rule's evaluation state: its quiet period, and the history and audit rows it has already read."""
+    """A rule's evaluation state: when it last ran and until when it keeps quiet."""
 
     __tablename__ = "alert_rule_states"
     rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"), primary_key=True)
     quiet_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    snapshot_watermark: Mapped[int] = mapped_column(Integer)
-    audit_watermark: Mapped[int] = mapped_column(Integer)
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertBaseline(Base):
+    """The last value a rule saw for a subject (a number's tier, a portfolio's limit): what 'went down' compares to."""
+
+    __tablename__ = "alert_baselines"
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[str] = mapped_column(Code)
 
 
 class AlertMessage(Base):
@@ -537,14 +544,16 @@ def normalize_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
-    """The engine for a database URL, with SQLite set up for a multi-reader, serialised-writer workload."""
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+    """The engine for a database URL, with SQLite set up for a multi-reader, serialised-writer workload. On
+    PostgreSQL a process holds at most pool_size + max_overflow connections, each checked before use, so a
+    restarted server costs one failed ping per stale connection rather than an error."""
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def _configure_sqlite(engine: Engine) -> None:

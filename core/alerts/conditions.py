@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.alerts.rules import (
@@ -24,8 +25,8 @@ from core.alerts.rules import (
 )
 from core.db import (
     Alert,
+    AlertBaseline,
     AlertRule,
-    AlertRuleState,
     AuditEntry,
     MessageTemplate,
     NumberHealthSnapshot,
@@ -58,9 +59,9 @@ class Finding:
 Findings = dict[str, Finding]
 
 
-def current_findings(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def current_findings(session: Session, rule: AlertRule) -> Findings:
     """Every subject in the rule's scope for which its event's condition holds now."""
-    return FINDERS[AlertEvent(rule.event)](session, rule, state)
+    return FINDERS[AlertEvent(rule.event)](session, rule)
 
 
 def with_history(session: Session, rule: AlertRule, finding: Finding, now: datetime) -> Finding:
@@ -76,6 +77,9 @@ def with_history(session: Session, rule: AlertRule, finding: Finding, now: datet
         return replace(finding, before=before, since=since or finding.since or now)
     if kind in ("waba", "template") and event in (AlertEvent.WABA_RESTRICTED, AlertEvent.TEMPLATE_PAUSED):
         return replace(finding, before=_status_before(session, kind, int(raw_id)), since=finding.since or now)
+    if kind == "number" and event is AlertEvent.LIMIT_LOWERED:
+        change = _last_tier_change(session, int(raw_id), finding.after)
+        return replace(finding, since=change[1] if change else now)
     return replace(finding, since=finding.since or now)
 
 
@@ -184,12 +188,10 @@ def _number_finding(number: Row[Any], after: str, severity: int) -> Finding:
     )
 
 
-def _numbers_with_bad(
-    field: str, severities: dict[str, int]
-) -> Callable[[Session, AlertRule, AlertRuleState], Findings]:
+def _numbers_with_bad(field: str, severities: dict[str, int]) -> Callable[[Session, AlertRule], Findings]:
     column = getattr(PhoneNumber, field)
 
-    def find(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+    def find(session: Session, rule: AlertRule) -> Findings:
         rows = session.execute(_active_numbers(rule).where(column.in_(list(severities))))
         found = (_number_finding(row, getattr(row, field), severities[getattr(row, field)]) for row in rows)
         return {f.subject_key: f for f in found}
@@ -236,44 +238,70 @@ def _limit_severity(tier: str) -> int:
     return _LIMIT_SEVERITY_BASE - (limit_rank(tier) or 0)
 
 
-def _open_subjects(session: Session, rule: AlertRule, kind: str) -> set[int]:
-    keys = session.scalars(
-        select(Alert.subject_key).where(
-            Alert.rule_id == rule.id, Alert.resolved_at.is_(None), Alert.subject_key.like(f"{kind}:%")
-        )
+def _lowered_limits(session: Session, rule: AlertRule) -> Findings:
+    """Numbers whose tier and portfolios whose shared limit went down since the rule last looked, and those still no
+    higher than their open alert says. Each rule remembers the limits it saw (alert_baselines), so a change is seen
+    once whatever order concurrent writes committed in."""
+    current = _current_limits(session, rule)
+    seen = dict(
+        session.execute(select(AlertBaseline.subject_key, AlertBaseline.value).where(AlertBaseline.rule_id == rule.id))
+        .tuples()
+        .all()
     )
-    return {int(key.partition(":")[2]) for key in keys}
-
-
-def _lowered_limits(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
-    """Numbers whose tier and portfolios whose shared limit last moved down. Only subjects whose history or audit
-    grew since the last pass, or that have an open alert, can have changed: the others are not read again."""
-    findings = _lowered_number_tiers(session, rule, state)
-    findings.update(_lowered_portfolio_limits(session, rule, state))
-    return findings
-
-
-def _lowered_number_tiers(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
-    newest = session.scalar(select(func.max(NumberHealthSnapshot.id))) or 0
-    touched = set(
-        session.scalars(
-            select(NumberHealthSnapshot.phone_number_id)
-            .distinct()
-            .where(NumberHealthSnapshot.id > state.snapshot_watermark, NumberHealthSnapshot.id <= newest)
+    still_open = dict(
+        session.execute(
+            select(Alert.subject_key, Alert.after_value).where(Alert.rule_id == rule.id, Alert.resolved_at.is_(None))
         )
+        .tuples()
+        .all()
     )
-    state.snapshot_watermark = max(state.snapshot_watermark, newest)
-    candidates = touched | _open_subjects(session, rule, "number")
     findings: Findings = {}
-    for part in _chunks(sorted(candidates)):
-        for number in session.execute(_active_numbers(rule).where(PhoneNumber.id.in_(part))):
-            change = _last_tier_change(session, number.id, number.messaging_limit_tier)
-            if change is None or not is_lowered(change[0], number.messaging_limit_tier):
-                continue
-            before, since = change
-            finding = _number_finding(number, number.messaging_limit_tier, _limit_severity(number.messaging_limit_tier))
-            findings[finding.subject_key] = replace(finding, before=before, since=since)
+    for key, finding in current.items():
+        before = seen.get(key)
+        if before is not None and is_lowered(before, finding.after):
+            findings[key] = replace(finding, before=before)
+        elif key in still_open and not is_lowered(finding.after, still_open[key]):
+            findings[key] = finding
+    _remember(session, rule, {key: f.after for key, f in current.items() if seen.get(key) != f.after})
     return findings
+
+
+def remember_limits(session: Session, rule: AlertRule) -> None:
+    """What a new limit_lowered rule starts from: today's limits (it alerts on what goes down after)."""
+    _remember(session, rule, {key: finding.after for key, finding in _current_limits(session, rule).items()})
+
+
+def _current_limits(session: Session, rule: AlertRule) -> Findings:
+    """Every number's tier and portfolio's shared limit in the rule's scope, as findings waiting to be kept."""
+    found: Findings = {}
+    for number in session.execute(_active_numbers(rule)):
+        tier = number.messaging_limit_tier
+        found[f"number:{number.id}"] = _number_finding(number, tier, _limit_severity(tier))
+    for portfolio in session.scalars(select(Portfolio).where(_portfolios_in_scope(rule))):
+        if portfolio.messaging_limit is None:
+            continue
+        found[f"portfolio:{portfolio.id}"] = Finding(
+            subject_key=f"portfolio:{portfolio.id}",
+            subject=f"portfolio {portfolio.name}",
+            after=portfolio.messaging_limit,
+            severity=_limit_severity(portfolio.messaging_limit),
+            since=portfolio.limit_event_time,
+        )
+    return found
+
+
+def _remember(session: Session, rule: AlertRule, values: dict[str, str]) -> None:
+    if not values:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [{"rule_id": rule.id, "subject_key": key, "value": value} for key, value in values.items()]
+    for start in range(0, len(rows), 1000):
+        statement = dialect.insert(AlertBaseline).values(rows[start : start + 1000])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["rule_id", "subject_key"], set_={"value": statement.excluded.value}
+            )
+        )
 
 
 def _last_tier_change(session: Session, number_id: int, tier: str) -> tuple[str, datetime] | None:
@@ -300,44 +328,6 @@ def _last_tier_change(session: Session, number_id: int, tier: str) -> tuple[str,
         .limit(1)
     )
     return (previous[0], since) if since is not None else None
-
-
-def _lowered_portfolio_limits(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
-    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
-    touched_keys = set(
-        session.scalars(
-            select(AuditEntry.object_key)
-            .distinct()
-            .where(
-                AuditEntry.id > state.audit_watermark,
-                AuditEntry.id <= newest,
-                AuditEntry.object_type == "portfolio",
-                AuditEntry.after.like('%"messaging_limit"%'),
-            )
-        )
-    )
-    state.audit_watermark = max(state.audit_watermark, newest)
-    open_ids = _open_subjects(session, rule, "portfolio")
-    portfolios = session.scalars(
-        select(Portfolio).where(
-            or_(Portfolio.meta_business_id.in_(touched_keys), Portfolio.id.in_(open_ids)), _portfolios_in_scope(rule)
-        )
-    )
-    findings: Findings = {}
-    for portfolio in portfolios:
-        change = _last_audited_change(session, "portfolio", portfolio.meta_business_id, "messaging_limit")
-        if change is None or change[1] != portfolio.messaging_limit or not is_lowered(change[0], change[1]):
-            continue
-        before, after, at = change
-        findings[f"portfolio:{portfolio.id}"] = Finding(
-            subject_key=f"portfolio:{portfolio.id}",
-            subject=f"portfolio {portfolio.name}",
-            after=str(after),
-            severity=_limit_severity(str(after)),
-            before=before,
-            since=portfolio.limit_event_time or at,
-        )
-    return findings
 
 
 def _last_audited_change(
@@ -373,7 +363,7 @@ def _json_field(text: str | None, field: str) -> str | None:
 # --- WABAs and templates --------------------------------------------------------------------------------
 
 
-def _restricted_wabas(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def _restricted_wabas(session: Session, rule: AlertRule) -> Findings:
     query = _in_scope(
         select(Waba, Workspace.name).join(Workspace, Workspace.id == Waba.workspace_id).where(Waba.state == "active"),
         rule,
@@ -407,7 +397,7 @@ def _restriction_types(restrictions: str | None) -> str:
     return str(items)[:80]
 
 
-def _paused_templates(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def _paused_templates(session: Session, rule: AlertRule) -> Findings:
     query = _in_scope(
         select(MessageTemplate, Waba.name, Workspace.name)
         .join(Waba, Waba.id == MessageTemplate.waba_id)
@@ -443,7 +433,7 @@ def _active_senders_per_portfolio(session: Session) -> dict[int, int]:
     return dict(rows.all())
 
 
-def _portfolios_low_on_headroom(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def _portfolios_low_on_headroom(session: Session, rule: AlertRule) -> Findings:
     threshold = rule.threshold if rule.threshold is not None else 20.0
     senders = _active_senders_per_portfolio(session)
     findings: Findings = {}
@@ -461,7 +451,7 @@ def _portfolios_low_on_headroom(session: Session, rule: AlertRule, state: AlertR
     return findings
 
 
-def _wabas_low_on_slots(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def _wabas_low_on_slots(session: Session, rule: AlertRule) -> Findings:
     threshold = rule.threshold if rule.threshold is not None else 2.0
     active = func.count(SubscriptionGroup.id)
     query = _in_scope(
@@ -487,7 +477,7 @@ def _wabas_low_on_slots(session: Session, rule: AlertRule, state: AlertRuleState
     return findings
 
 
-def _workspaces_low_on_slots(session: Session, rule: AlertRule, state: AlertRuleState) -> Findings:
+def _workspaces_low_on_slots(session: Session, rule: AlertRule) -> Findings:
     threshold = rule.threshold if rule.threshold is not None else 1.0
     active = func.count(Waba.id)
     query = (
@@ -518,7 +508,7 @@ def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
         yield values[start : start + size]
 
 
-FINDERS: dict[AlertEvent, Callable[[Session, AlertRule, AlertRuleState], Findings]] = {
+FINDERS: dict[AlertEvent, Callable[[Session, AlertRule], Findings]] = {
     AlertEvent.QUALITY_DROP: _numbers_with_bad("quality_rating", QUALITY_SEVERITY),
     AlertEvent.STATUS_AT_RISK: _numbers_with_bad("status", STATUS_SEVERITY),
     AlertEvent.LIMIT_LOWERED: _lowered_limits,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,8 +19,6 @@ from core.db import (
     AlertMessage,
     AlertRule,
     AlertRuleState,
-    AuditEntry,
-    NumberHealthSnapshot,
     leave_fleet_unchanged,
     write_session,
 )
@@ -50,17 +48,12 @@ def evaluate(engine: Engine, now: datetime, *, digest_at: int = DEFAULT_DIGEST_A
             before = (report.opened, report.resolved, report.messages)
             _evaluate_rule(session, rule_id, now, digest_at, report)
             if (report.opened, report.resolved, report.messages) == before:
-                leave_fleet_unchanged(session)  # only the rule's watermarks moved: open pages need not rerun
+                leave_fleet_unchanged(session)  # only the rule's state and baselines moved: pages need not rerun
     return report
 
 
-def initial_state(session: Session, rule_id: int) -> AlertRuleState:
-    """A new rule hears of limit changes from the history and audit rows written after it."""
-    return AlertRuleState(
-        rule_id=rule_id,
-        snapshot_watermark=session.scalar(select(func.max(NumberHealthSnapshot.id))) or 0,
-        audit_watermark=session.scalar(select(func.max(AuditEntry.id))) or 0,
-    )
+def initial_state(rule_id: int) -> AlertRuleState:
+    return AlertRuleState(rule_id=rule_id)
 
 
 def _evaluate_rule(session: Session, rule_id: int, now: datetime, digest_at: int, report: EvaluationReport) -> None:
@@ -72,9 +65,9 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, digest_at: int
     if rule is None or not rule.enabled:
         return
     if state is None:
-        state = initial_state(session, rule_id)
+        state = initial_state(rule_id)
         session.add(state)
-    findings = conditions.current_findings(session, rule, state)
+    findings = conditions.current_findings(session, rule)
     # Only the alerts that change are loaded whole: a rule may have thousands open.
     open_severity: dict[str, int] = dict(
         session.execute(

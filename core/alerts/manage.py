@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from core import model, services
+from core.alerts import conditions
 from core.alerts.evaluation import initial_state
-from core.alerts.rules import clean_quiet_hours, clean_target, clean_threshold, parse_event
+from core.alerts.rules import AlertEvent, clean_quiet_hours, clean_target, clean_threshold, parse_event
 from core.db import Alert, AlertAcknowledgement, AlertRule, write_session
 from core.errors import DuplicateName, InvalidInput, NotFound
 from core.model import Actor, Role, require_role
@@ -56,7 +57,9 @@ def add_rule(
         )
         session.add(rule)
         session.flush()
-        session.add(initial_state(session, rule.id))
+        session.add(initial_state(rule.id))
+        if chosen is AlertEvent.LIMIT_LOWERED:
+            conditions.remember_limits(session, rule)
         scope = {
             "workspace": workspace_row.name if workspace_row else None,
             "waba": waba_row.meta_waba_id if waba_row else None,

@@ -10,7 +10,13 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from core.errors import InvalidInput
-from core.model import LOW_LIMIT_PER_SENDER, daily_limit
+from core.model import (
+    AT_RISK_QUALITY_URGENCY,
+    AT_RISK_STATUS_URGENCY,
+    LOW_LIMIT_PER_SENDER,
+    daily_limit,
+    either,
+)
 
 
 class AlertEvent(enum.StrEnum):
@@ -25,8 +31,8 @@ class AlertEvent(enum.StrEnum):
 
 
 EVENT_DESCRIPTIONS: dict[AlertEvent, str] = {
-    AlertEvent.QUALITY_DROP: "a number's quality falls to YELLOW or RED",
-    AlertEvent.STATUS_AT_RISK: "a number's status becomes FLAGGED, RESTRICTED, RATE_LIMITED, DISCONNECTED or BANNED",
+    AlertEvent.QUALITY_DROP: f"a number's quality falls to {either(AT_RISK_QUALITY_URGENCY)}",
+    AlertEvent.STATUS_AT_RISK: f"a number's status becomes {either(AT_RISK_STATUS_URGENCY)}",
     AlertEvent.LIMIT_LOWERED: "a number's tier or its portfolio's shared limit goes down",
     AlertEvent.WABA_RESTRICTED: "a WABA is restricted, disabled or banned",
     AlertEvent.TEMPLATE_PAUSED: "a template is paused, disabled or rejected",
@@ -51,8 +57,9 @@ DEFAULT_THRESHOLDS: dict[AlertEvent, float] = {
 }
 
 # How bad each value is: a value worse than the open alert's is a new transition (YELLOW → RED).
-QUALITY_SEVERITY = {"YELLOW": 1, "RED": 2}
-STATUS_SEVERITY = {"FLAGGED": 1, "RATE_LIMITED": 1, "RESTRICTED": 2, "DISCONNECTED": 2, "BANNED": 3}
+# The values at risk are the model's; a ban, worse than any other status, escalates a restriction's alert.
+QUALITY_SEVERITY = dict(AT_RISK_QUALITY_URGENCY)
+STATUS_SEVERITY = AT_RISK_STATUS_URGENCY | {"BANNED": 3}
 WABA_SEVERITY = {"RESTRICTED": 1, "SCHEDULED_FOR_DISABLE": 1, "DISABLED": 2, "BANNED": 3}
 TEMPLATE_SEVERITY = {"PAUSED": 1, "REJECTED": 1, "DISABLED": 2}
 MAX_QUIET_HOURS = 24 * 30

@@ -200,6 +200,28 @@ def test_limit_lowered_fires_for_a_number_tier_and_a_portfolio_limit(
     assert "Acme Europe" in bodies[1]
 
 
+def test_limit_lowered_starts_from_the_limits_of_its_creation_and_fires_on_each_cut(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    fleet.listing(n0={"messaging_limit_tier": "TIER_2K"})  # lowered before the rule: not its business
+    rule(fleet, AlertEvent.LIMIT_LOWERED)
+
+    fleet.listing(n0={"messaging_limit_tier": "TIER_1K"})  # lowered before the rule's first pass: its business
+    run(fleet, settings)
+    fleet.listing(n0={"messaging_limit_tier": "TIER_250"})
+    run(fleet, settings)
+    fleet.listing(n0={"messaging_limit_tier": "TIER_250"}, n1={"verified_name": "Renamed"})
+    run(fleet, settings)
+    fleet.listing(n0={"messaging_limit_tier": "TIER_10K"})
+    run(fleet, settings)
+
+    bodies = [message.get_content() for message in mail.inbox.wait_for(3)]
+    assert len(bodies) == 3
+    assert "TIER_2K → TIER_1K" in bodies[0]
+    assert "TIER_1K → TIER_250" in bodies[1]
+    assert "Cleared: now TIER_10K." in bodies[2]
+
+
 def test_waba_restricted_fires_on_a_disable(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
     rule(fleet, AlertEvent.WABA_RESTRICTED)
     run(fleet, settings)

@@ -30,7 +30,9 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f("fk_alert_rules_workspace_id_workspaces")),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_alert_rules_workspace_id_workspaces")
+        ),
         sa.ForeignKeyConstraint(["waba_id"], ["wabas.id"], name=op.f("fk_alert_rules_waba_id_wabas")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rules")),
         sa.UniqueConstraint("name", name=op.f("uq_alert_rules_name")),
@@ -39,11 +41,17 @@ def upgrade() -> None:
         "alert_rule_states",
         sa.Column("rule_id", sa.Integer(), nullable=False),
         sa.Column("quiet_until", sa.DateTime(), nullable=True),
-        sa.Column("snapshot_watermark", sa.Integer(), nullable=False),
-        sa.Column("audit_watermark", sa.Integer(), nullable=False),
         sa.Column("evaluated_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["rule_id"], ["alert_rules.id"], name=op.f("fk_alert_rule_states_rule_id_alert_rules")),
         sa.PrimaryKeyConstraint("rule_id", name=op.f("pk_alert_rule_states")),
+    )
+    op.create_table(
+        "alert_baselines",
+        sa.Column("rule_id", sa.Integer(), nullable=False),
+        sa.Column("subject_key", sa.String(length=300), nullable=False),
+        sa.Column("value", sa.String(length=60), nullable=False),
+        sa.ForeignKeyConstraint(["rule_id"], ["alert_rules.id"], name=op.f("fk_alert_baselines_rule_id_alert_rules")),
+        sa.PrimaryKeyConstraint("rule_id", "subject_key", name=op.f("pk_alert_baselines")),
     )
     op.create_table(
         "alert_messages",
@@ -131,5 +139,6 @@ def downgrade() -> None:
     op.drop_table("alert_acknowledgements")
     op.drop_table("alerts")
     op.drop_table("alert_messages")
+    op.drop_table("alert_baselines")
     op.drop_table("alert_rule_states")
     op.drop_table("alert_rules")
