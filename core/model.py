@@ -252,10 +252,11 @@ def risk_reasons(quality_rating: str | None, status: str | None) -> str:
 
 def at_risk_definition() -> str:
     """The at-risk rule in words: 'Quality YELLOW or RED, or status FLAGGED, … or BANNED'."""
-    return f"Quality {_either(AT_RISK_QUALITY_URGENCY)}, or status {_either(AT_RISK_STATUS_URGENCY)}"
+    return f"Quality {either(AT_RISK_QUALITY_URGENCY)}, or status {either(AT_RISK_STATUS_URGENCY)}"
 
 
-def _either(values: Iterable[str]) -> str:
+def either(values: Iterable[str]) -> str:
+    """'A, B or C'."""
     *others, last = values
     return f"{', '.join(others)} or {last}" if others else last
 
