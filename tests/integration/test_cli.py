@@ -26,7 +26,9 @@ from tests.builders import ADMIN
 
 EXPORT_HEADER = (
     "workspace,portfolio_id,waba_id,waba,subscription_group,group_state,phone_e164,display_name,status,"
-    "quality_rating,messaging_limit_tier,portfolio_messaging_limit,name_status,updated_at"
+    "quality_rating,messaging_limit_tier,portfolio_messaging_limit,name_status,health_status,health_errors,"
+    "throughput_level,code_verification_status,platform_type,account_mode,is_official_business_account,"
+    "last_onboarded_time,name_rejection_reason,meta_phone_number_id,updated_at"
 )
 
 
