@@ -255,38 +255,62 @@ def _lowered_limits(session: Session, rule: AlertRule) -> Findings:
         .tuples()
         .all()
     )
-    findings: Findings = {}
-    for key, finding in current.items():
-        before = seen.get(key)
-        if before is not None and is_lowered(before, finding.after):
-            findings[key] = replace(finding, before=before)
-        elif key in still_open and not is_lowered(finding.after, still_open[key]):
-            findings[key] = finding
-    _remember(session, rule, {key: f.after for key, f in current.items() if seen.get(key) != f.after})
-    return findings
+    lowered = {key: seen[key] for key, value in current.items() if key in seen and is_lowered(seen[key], value)}
+    kept = {
+        key
+        for key, after in still_open.items()
+        if key in current and key not in lowered and not is_lowered(current[key], after)
+    }
+    _remember(session, rule, {key: value for key, value in current.items() if seen.get(key) != value})
+    findings = _limit_findings(session, rule, lowered.keys() | kept)
+    return {key: replace(finding, before=lowered.get(key)) for key, finding in findings.items()}
 
 
 def remember_limits(session: Session, rule: AlertRule) -> None:
     """What a new limit_lowered rule starts from: today's limits (it alerts on what goes down after)."""
-    _remember(session, rule, {key: finding.after for key, finding in _current_limits(session, rule).items()})
+    _remember(session, rule, _current_limits(session, rule))
 
 
-def _current_limits(session: Session, rule: AlertRule) -> Findings:
-    """Every number's tier and portfolio's shared limit in the rule's scope, as findings waiting to be kept."""
-    found: Findings = {}
-    for number in session.execute(_active_numbers(rule)):
-        tier = number.messaging_limit_tier
-        found[f"number:{number.id}"] = _number_finding(number, tier, _limit_severity(tier))
-    for portfolio in session.scalars(select(Portfolio).where(_portfolios_in_scope(rule))):
-        if portfolio.messaging_limit is None:
-            continue
-        found[f"portfolio:{portfolio.id}"] = Finding(
-            subject_key=f"portfolio:{portfolio.id}",
-            subject=f"portfolio {portfolio.name}",
-            after=portfolio.messaging_limit,
-            severity=_limit_severity(portfolio.messaging_limit),
-            since=portfolio.limit_event_time,
+def _current_limits(session: Session, rule: AlertRule) -> dict[str, str]:
+    """Every number's tier and portfolio's shared limit in the rule's scope, by subject."""
+    numbers = _in_scope(
+        select(PhoneNumber.id, PhoneNumber.messaging_limit_tier)
+        .join(
+            SubscriptionGroup,
+            and_(SubscriptionGroup.phone_number_id == PhoneNumber.id, SubscriptionGroup.state == "active"),
         )
+        .join(Waba, Waba.id == SubscriptionGroup.waba_id),
+        rule,
+    )
+    limits = {f"number:{number_id}": tier for number_id, tier in session.execute(numbers)}
+    portfolios = select(Portfolio.id, Portfolio.messaging_limit).where(
+        _portfolios_in_scope(rule), Portfolio.messaging_limit.is_not(None)
+    )
+    limits.update({f"portfolio:{portfolio_id}": limit for portfolio_id, limit in session.execute(portfolios)})
+    return limits
+
+
+KINDS = ("number", "portfolio")
+
+
+def _limit_findings(session: Session, rule: AlertRule, keys: set[str]) -> Findings:
+    """The findings of these subjects (numbers and portfolios), with their current limit."""
+    ids = {kind: sorted(int(key.partition(":")[2]) for key in keys if key.startswith(f"{kind}:")) for kind in KINDS}
+    found: Findings = {}
+    for part in _chunks(ids["number"]):
+        for number in session.execute(_active_numbers(rule).where(PhoneNumber.id.in_(part))):
+            tier = number.messaging_limit_tier
+            found[f"number:{number.id}"] = _number_finding(number, tier, _limit_severity(tier))
+    for part in _chunks(ids["portfolio"]):
+        for portfolio in session.scalars(select(Portfolio).where(Portfolio.id.in_(part))):
+            limit = str(portfolio.messaging_limit)
+            found[f"portfolio:{portfolio.id}"] = Finding(
+                subject_key=f"portfolio:{portfolio.id}",
+                subject=f"portfolio {portfolio.name}",
+                after=limit,
+                severity=_limit_severity(limit),
+                since=portfolio.limit_event_time,
+            )
     return found
 
 
