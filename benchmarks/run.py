@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from benchmarks import import_bench, webhooks_bench
 from core import bulk, exports, seed
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
-from core.imports import apply
 from core.migrate import upgrade
 from core.reads.history import fleet_quality_by_day
 from core.reads.numbers import NUMBER_EXPORT_COLUMNS, numbers_table
@@ -209,25 +208,32 @@ def is_write(statement: str) -> bool:
 @contextmanager
 def captured_writes(engine: Engine) -> Iterator[list[tuple[Any, Any]]]:
     """The writes an import sends, in order, filled in when the block ends: the statements it runs itself, and
-    (function, target, rows) for what it hands to `core.bulk` (which no statement event sees)."""
+    (function, target, rows) for what it hands to `core.bulk` (which no statement event sees): the plan's rows and
+    the history and audit rows appended to their chains at commit."""
     writes: list[tuple[Any, Any]] = []
-    funnels = {"insert_rows": apply.insert_rows, "execute_rows": apply.execute_rows}
+    funnels = {"insert_many": bulk.insert_many, "execute_rows": bulk.execute_rows}
+    inside: list[str] = []  # a funnel's own call of the other (SQLite's insert_many) is not a write of its own
     with captured_statements(engine) as sent:
 
-        def recording(name: str) -> Callable[[Session, Any, list[dict[str, Any]]], None]:
-            def record(session: Session, target: Any, rows: list[dict[str, Any]]) -> None:
-                sent.append((name, (target, rows)))
-                funnels[name](session, target, rows)
+        def recording(name: str) -> Callable[[Any, Any, Any], None]:
+            def record(connection: Any, target: Any, rows: Any) -> None:
+                if not inside:
+                    sent.append((name, (target, rows)))
+                inside.append(name)
+                try:
+                    funnels[name](connection, target, rows)
+                finally:
+                    inside.pop()
 
             return record
 
         for name in funnels:
-            setattr(apply, name, recording(name))
+            setattr(bulk, name, recording(name))
         try:
             yield writes
         finally:
             for name, funnel in funnels.items():
-                setattr(apply, name, funnel)
+                setattr(bulk, name, funnel)
     writes += [(target, values) for target, values in sent if target in funnels or is_write(target)]
 
 
@@ -238,7 +244,7 @@ def replayed_writes(engine: Engine, writes: list[tuple[Any, Any]]) -> None:
         connection = session.connection()
         cursor = connection.connection.cursor()
         for target, values in writes:
-            if target == "insert_rows":
+            if target == "insert_many":
                 bulk.insert_many(connection, *values)
             elif target == "execute_rows":
                 bulk.execute_rows(connection, *values)
