@@ -143,8 +143,8 @@ def test_csv_onboarding_creates_the_waba_and_connects_its_portfolio(fleet: Engin
     [
         ("csv", "csv/bad_rows.csv"),
         ("webhook", "broken/invalid_json.jsonl"),
-        ("webhook", "broken/hostile_name_update.json"),
-        ("meta-numbers", "broken/hostile_listing.json"),
+        ("webhook", "broken/missing_fields.json"),
+        ("meta-numbers", "broken/missing_fields.json"),
     ],
 )
 def test_a_refused_import_leaves_every_table_as_it_was(fleet: Engine, kind: str, name: str) -> None:
@@ -155,6 +155,16 @@ def test_a_refused_import_leaves_every_table_as_it_was(fleet: Engine, kind: str,
         imports.run_import(fleet, ADMIN, support.request(kind, name, **options), now=NOW)
 
     assert support.dump(fleet) == before
+
+
+def test_names_meta_sends_with_markup_and_control_characters_are_stored_as_sent(fleet: Engine) -> None:
+    request = support.request("meta-numbers", "broken/hostile_listing.json", waba=support.WABA_US)
+
+    result = imports.run_import(fleet, ADMIN, request, now=NOW)
+
+    assert len(result.plan.warnings) == 2
+    names = set(numbers_table(fleet)["display_name"])
+    assert {"<script>alert('pwned')</script>", "Lucky\ufffdShrub\x1b[31m"} <= names
 
 
 def test_two_listings_racing_for_the_last_slots_of_a_waba_leave_at_most_twenty(fleet: Engine) -> None:
