@@ -13,7 +13,17 @@ from tests.e2e import streamlit_ui as ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-ADMIN_PAGES = ["Overview", "Accounts", "Numbers", "Subscriptions", "Templates", "Ecosystem", "Import", "Audit log"]
+ADMIN_PAGES = [
+    "Overview",
+    "Accounts",
+    "Numbers",
+    "Subscriptions",
+    "Templates",
+    "Ecosystem",
+    "Alerts",
+    "Import",
+    "Audit log",
+]
 DRAWING_TIMEOUT_MS = 60_000  # Plotly and the Graphviz renderer load their code on first use
 
 Screenshot = Callable[[str], Path]

@@ -18,6 +18,7 @@ ADMIN_ONLY_PAGES = {"Import", "Audit log", "Users"}
 WRITE_FORMS = {
     "Accounts": ["Add workspace", "Add business portfolio", "Connect portfolio", "Add WhatsApp Business Account"],
     "Subscriptions": ["Add Subscription Group and Number", "Archive group", "Re-attach number"],
+    "Alerts": ["Add rule", "Disable rule", "Acknowledge"],
 }
 
 
