@@ -22,6 +22,11 @@ SETTINGS_HELP = {
     "verified addresses: its e-mail then names the user; default 0 (such a user is 'sub:<subject>').",
     "FLEET_ALLOW_UNAUTHENTICATED_NETWORK": "1 lets the app serve a non-loopback address without sign-in, everyone "
     "acting as the local user (unsafe: anyone who reaches the address can change the fleet); default 0.",
+    "FLEET_AUTO_MIGRATE": "1: a process brings the schema up to date when it starts (under a database lock); 0: it "
+    "refuses to start on an older schema, for replicas whose deployment runs `python -m core db upgrade` first; "
+    "default 1.",
+    "FLEET_DB_POOL_SIZE": "PostgreSQL: connections each process keeps open; default 5.",
+    "FLEET_DB_MAX_OVERFLOW": "PostgreSQL: connections a process may open beyond its pool under load; default 5.",
 }
 
 
@@ -33,6 +38,9 @@ class Settings:
     max_import_bytes: int
     provider_verifies_email: bool = False
     allow_unauthenticated_network: bool = False
+    auto_migrate: bool = True
+    pool_size: int = 5
+    max_overflow: int = 5
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -44,6 +52,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_import_bytes=int(env.get("FLEET_MAX_IMPORT_BYTES") or 10 * 1024 * 1024),
         provider_verifies_email=env.get("FLEET_PROVIDER_VERIFIES_EMAIL", "").strip() == "1",
         allow_unauthenticated_network=env.get("FLEET_ALLOW_UNAUTHENTICATED_NETWORK", "").strip() == "1",
+        auto_migrate=env.get("FLEET_AUTO_MIGRATE", "1").strip() != "0",
+        pool_size=_positive_number(env.get("FLEET_DB_POOL_SIZE") or "5", "FLEET_DB_POOL_SIZE"),
+        max_overflow=_whole_number(env.get("FLEET_DB_MAX_OVERFLOW") or "5", "FLEET_DB_MAX_OVERFLOW"),
     )
 
 
@@ -98,6 +109,12 @@ def _secrets(path: Path) -> dict[str, object]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise InvalidInput(f"Cannot read {path}: {error}.") from None
+
+
+def _whole_number(value: str, name: str) -> int:
+    if not value.strip().isdigit():
+        raise InvalidInput(f"{name} must be a whole number (0 or more), got {value!r}.")
+    return int(value)
 
 
 def _positive_number(value: str, name: str) -> int:

@@ -61,3 +61,7 @@ class InvalidPhoneNumber(InvalidInput):
 
 class WriteConflict(FleetError):
     """Concurrent writes to the same rows kept aborting this one (deadlock or serialization failure)."""
+
+
+class SchemaOutOfDate(FleetError):
+    """The database's schema is older than this code and this process is not the one that migrates it."""

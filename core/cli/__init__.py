@@ -14,14 +14,27 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from core import services
-from core.cli import accounts, alerts, check, database, exports, imports, numbers, seed_demo, sync, users, webhooks
+from core.cli import (
+    accounts,
+    alerts,
+    check,
+    database,
+    exports,
+    imports,
+    numbers,
+    seed_demo,
+    serve_app,
+    sync,
+    users,
+    webhooks,
+)
 from core.cli.context import Context
 from core.config import SETTINGS_HELP, load_settings
 from core.db import make_engine
 from core.errors import FleetError, InvalidInput
-from core.migrate import upgrade
+from core.migrate import ensure_schema
 
-GROUPS = (database, seed_demo, accounts, numbers, users, exports, check, imports, sync, webhooks, alerts)
+GROUPS = (database, seed_demo, accounts, numbers, users, exports, check, imports, sync, webhooks, alerts, serve_app)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,13 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(arguments)
-    settings = load_settings()
+    parser = build_parser()
+    args, extra = parser.parse_known_args(arguments)
+    if extra and not getattr(args, "takes_extra_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra_arguments = extra
     try:
+        settings = load_settings()
         refuse_undecodable_arguments(arguments)
         refuse_undecodable_settings(os.environ)
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
+        engine = make_engine(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow)
+        if not getattr(args, "manages_schema", False):  # `db upgrade` and `serve-app` see to the schema themselves
+            ensure_schema(engine, auto_migrate=settings.auto_migrate)
         actor = services.resolve_local_actor(engine, settings, args.user)
         return int(args.handler(args, Context(engine=engine, actor=actor)))
     except FleetError as error:

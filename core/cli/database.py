@@ -1,4 +1,5 @@
-"""`db upgrade`: create or upgrade the schema (every command does it first; this one only reports it).
+"""`db upgrade`: create or upgrade the schema, under the migration lock (every command does it first unless
+FLEET_AUTO_MIGRATE=0; this one always does, and says what it did).
 `db grant-runtime ROLE`: the PostgreSQL grants of a runtime role that cannot rewrite history (core.privileges)."""
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ import argparse
 
 from core import privileges
 from core.cli.context import Commands, Context, done
+from core.migrate import upgrade
 
 
 def register(commands: Commands) -> None:
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="create or upgrade the schema").set_defaults(handler=_upgrade)
+    db.add_parser("upgrade", help="create or upgrade the schema").set_defaults(handler=_upgrade, manages_schema=True)
     grant = db.add_parser(
         "grant-runtime",
         help="print (or apply) the PostgreSQL grants of a least-privilege runtime role",
@@ -24,7 +26,10 @@ def register(commands: Commands) -> None:
 
 
 def _upgrade(args: argparse.Namespace, context: Context) -> int:
-    return done("Database schema is up to date.")
+    upgraded_from = upgrade(context.engine)
+    if upgraded_from is None:
+        return done("Database schema is up to date.")
+    return done(f"Database schema upgraded from {upgraded_from or '(empty)'} to the latest revision.")
 
 
 def _grant_runtime(args: argparse.Namespace, context: Context) -> int:
