@@ -108,6 +108,12 @@ def fleet(sqlite_engine: Engine) -> Fleet:
     return build_fleet(sqlite_engine)
 
 
+@pytest.fixture
+def any_fleet(engine: Engine) -> Fleet:
+    """The same fleet on SQLite and on PostgreSQL, for the tests whose statements differ by database."""
+    return build_fleet(engine)
+
+
 def rule(fleet: Fleet, event: AlertEvent, target: str = "mailto:ops@example.com", **options: Any) -> str:
     return alerts.add_rule(fleet.engine, ADMIN, name=f"{event.value} rule", event=event.value, target=target, **options)
 
@@ -146,8 +152,9 @@ def test_quality_drop_fires_once_when_a_number_falls_to_yellow(
 
 
 def test_a_worse_value_is_a_new_transition_and_a_recovery_sends_a_resolved_note(
-    fleet: Fleet, mail: MailServer, settings: AlertSettings
+    any_fleet: Fleet, mail: MailServer, settings: AlertSettings
 ) -> None:
+    fleet = any_fleet
     rule(fleet, AlertEvent.QUALITY_DROP)
     fleet.listing(n0={"quality_rating": "YELLOW"})
     run(fleet, settings)
@@ -181,8 +188,9 @@ def test_status_at_risk_fires_on_a_flag_from_a_webhook(fleet: Fleet, mail: MailS
 
 
 def test_limit_lowered_fires_for_a_number_tier_and_a_portfolio_limit(
-    fleet: Fleet, mail: MailServer, settings: AlertSettings
+    any_fleet: Fleet, mail: MailServer, settings: AlertSettings
 ) -> None:
+    fleet = any_fleet
     rule(fleet, AlertEvent.LIMIT_LOWERED)
     fleet.listing(n0={"messaging_limit_tier": "TIER_UNLIMITED"})  # raised: not an alert
     run(fleet, settings)
@@ -201,8 +209,9 @@ def test_limit_lowered_fires_for_a_number_tier_and_a_portfolio_limit(
 
 
 def test_limit_lowered_starts_from_the_limits_of_its_creation_and_fires_on_each_cut(
-    fleet: Fleet, mail: MailServer, settings: AlertSettings
+    any_fleet: Fleet, mail: MailServer, settings: AlertSettings
 ) -> None:
+    fleet = any_fleet
     fleet.listing(n0={"messaging_limit_tier": "TIER_2K"})  # lowered before the rule: not its business
     rule(fleet, AlertEvent.LIMIT_LOWERED)
 
@@ -331,8 +340,9 @@ def test_many_alerts_at_once_are_sent_as_one_digest(
 
 
 def test_a_quiet_period_holds_later_alerts_for_one_message_at_its_end(
-    fleet: Fleet, mail: MailServer, settings: AlertSettings
+    any_fleet: Fleet, mail: MailServer, settings: AlertSettings
 ) -> None:
+    fleet = any_fleet
     rule(fleet, AlertEvent.QUALITY_DROP, quiet_hours=2)
     fleet.listing(n0={"quality_rating": "YELLOW"})
     run(fleet, settings)
@@ -350,8 +360,9 @@ def test_a_quiet_period_holds_later_alerts_for_one_message_at_its_end(
 
 
 def test_a_chat_target_down_then_up_gets_the_message_once_after_a_retry(
-    fleet: Fleet, httpserver: HTTPServer, settings: AlertSettings
+    any_fleet: Fleet, httpserver: HTTPServer, settings: AlertSettings
 ) -> None:
+    fleet = any_fleet
     received: list[dict[str, Any]] = []
     answers = iter([Response("down", status=503), Response("ok", status=200)])
 
