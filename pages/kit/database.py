@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from core.config import load_settings
 from core.db import Engine, make_engine
-from core.migrate import upgrade
+from core.migrate import ensure_schema
 
 
 def secrets() -> dict[str, Any]:
@@ -35,9 +35,14 @@ def _dispose(engine: Engine) -> None:
 
 @st.cache_resource(show_spinner="Opening the database…", on_release=_dispose)
 def engine_for(url: str) -> Engine:
-    """The one engine per database URL, with its schema brought up to date."""
-    engine = make_engine(url)
-    upgrade(engine)
+    """The one engine per database URL, with its schema brought up to date (or found current: FLEET_AUTO_MIGRATE)."""
+    settings = load_settings()
+    engine = make_engine(url, pool_size=settings.pool_size, max_overflow=settings.max_overflow)
+    try:
+        ensure_schema(engine, auto_migrate=settings.auto_migrate)
+    except Exception:
+        engine.dispose()
+        raise
     return engine
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from core.availability import is_database_unavailable
 from core.db import data_version
 from pages.kit.database import database_url, engine
 
@@ -43,5 +44,11 @@ def follow_data_version() -> None:
     """Rerun the page when another process changed the data (one small query a second otherwise)."""
     if st.session_state.pop(NOTED_KEY, False):  # drawn by a full rerun, which has just read the version
         return
-    if data_version(engine()) != st.session_state.get(VERSION_KEY):
+    try:
+        version = data_version(engine())
+    except Exception as error:
+        if is_database_unavailable(error):  # a full rerun says so, and retries until the database answers
+            st.rerun(scope="app")
+        raise
+    if version != st.session_state.get(VERSION_KEY):
         st.rerun(scope="app")
