@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 
-from benchmarks import import_bench, webhooks_bench
+from benchmarks import browser_bench, import_bench, webhooks_bench
 from core import bulk, exports, seed
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
 from core.migrate import upgrade
@@ -564,11 +564,38 @@ def measure_webhooks(bench: Bench) -> None:
     )
 
 
+def measure_browser(bench: Bench) -> None:
+    """Chromium on the app and on a blank two-page app: first load, then each page by a sidebar click."""
+    app, blank, load = browser_bench.measure(bench.url, bench.workdir, max(2, bench.repeat))
+    blank_first = blank.first_loads[0]
+    note = f"load average {load[0]} on {os.cpu_count()} CPUs"
+    bench.add("browser: blank app, first load (cold)", blank_first, note=note)
+    bench.add("browser: blank app, page by sidebar", browser_bench.median(blank.warm_visits["Blank two"]))
+    bench.add(
+        "browser: first load (cold caches)", app.first_loads[0], floor_seconds=blank_first,
+        target=f"≤ {browser_bench.FIRST_LOAD_RATIO:g}× blank", met=app.first_loads[0] <= 2 * blank_first,
+    )  # fmt: skip
+    bench.add("browser: first load (new session)", browser_bench.median(browser_bench.later_runs(app.first_loads)))
+    for title, visits in app.first_visits.items():
+        first = max(visits[0], browser_bench.median(browser_bench.later_runs(visits)))
+        bench.add(
+            f"browser: {title}, first visit in a session", first, target="≤ 1 s",
+            met=first <= browser_bench.FIRST_VISIT_TARGET_S,
+            note=f"cold server {visits[0] * 1000:.0f} ms",
+        )  # fmt: skip
+        warm = browser_bench.median(app.warm_visits[title])
+        bench.add(
+            f"browser: {title}, warm", warm, target="≤ 0.5 s", met=warm <= browser_bench.WARM_TARGET_S,
+            floor_seconds=browser_bench.median(blank.warm_visits["Blank two"]),
+        )  # fmt: skip
+
+
 STEPS: dict[str, Callable[[Bench], None]] = {
     "pages": measure_pages,
     "history": measure_history,
     "csv": measure_csv_export,
     "webhooks": measure_webhooks,
+    "browser": measure_browser,
     "import": measure_import,  # last: it reads the database's files while no one else uses them
 }
 
