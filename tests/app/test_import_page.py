@@ -45,7 +45,7 @@ def test_pasted_webhooks_are_previewed_with_their_changes_and_nothing_is_written
 
     assert exceptions(at) == []
     assert "Preview of pasted text" in shown_text(at)
-    assert tab_labels(at) == ["Create (2)", "Update (4)", "History (3)", "Skipped (2)"]  # the account alert is recorded
+    assert tab_labels(at) == ["Create (2)", "Update (5)", "History (3)", "Skipped (2)"]  # alert and violation kept
     changes = table(at, "import_table_update")
     assert ("number", support.US_SUPPORT, "messaging_limit_tier", "TIER_10K", "TIER_1K") in [
         tuple(row) for row in changes[["object", "key", "field", "before", "after"]].values.tolist()
