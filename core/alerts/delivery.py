@@ -16,7 +16,15 @@ from sqlalchemy import Engine, or_, select, update
 
 from core.alerts.rules import AlertEvent, AlertLine, backoff, compose
 from core.config import AlertSettings
-from core.db import Alert, AlertDeliveryAttempt, AlertMessage, AlertRule, read_session, write_session
+from core.db import (
+    Alert,
+    AlertDeliveryAttempt,
+    AlertMessage,
+    AlertRule,
+    leave_fleet_unchanged,
+    read_session,
+    write_session,
+)
 from core.errors import InvalidInput
 
 # A deliverer that dies holding a claim lets it go after this long; the message is then tried again.
@@ -84,6 +92,7 @@ def _due(engine: Engine, now: datetime, limit: int) -> list[tuple[int, str]]:
 def _claim(engine: Engine, message_id: int, now: datetime) -> bool:
     """One conditional UPDATE: of two deliverers, the one whose update matched the row sends the message."""
     with write_session(engine) as session:
+        leave_fleet_unchanged(session)  # a claim changes nothing a page shows; the attempt's outcome will
         claimed = session.execute(
             update(AlertMessage)
             .where(
