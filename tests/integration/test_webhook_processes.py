@@ -88,9 +88,12 @@ def test_a_second_sqlite_worker_waits_and_says_so(tmp_path: Path) -> None:
     second = start_cli(url, "worker", log=tmp_path / "second.log")
 
     wait_until(lambda: "holds the SQLite inbox lease" in (tmp_path / "second.log").read_text(), seconds=30)
-    stop(first)
+    stop(first)  # SIGTERM: the lease is given back, not left to lapse
     wait_until(lambda: "now holds the inbox lease" in (tmp_path / "second.log").read_text(), seconds=30)
     stop(second)
+
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "stopped" in (tmp_path / "first.log").read_text()
 
 
 def test_every_delivery_acknowledged_before_the_receiver_is_killed_is_in_the_inbox(

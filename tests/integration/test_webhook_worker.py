@@ -19,7 +19,7 @@ from core.errors import NotFound, PermissionDenied
 from core.reads.live_sync import inbox_counts, troubled_deliveries_table, waba_activity_table
 from tests.builders import ADMIN, VIEWER
 from tests.fixtures.meta import support
-from tests.integration.webhook_support import applications, states
+from tests.integration.webhook_support import applications, post, receiver_in_thread, states
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = [line for line in support.read("webhooks/day_of_deliveries.jsonl").splitlines() if line.strip()]
@@ -100,6 +100,26 @@ def test_shuffled_and_replayed_deliveries_end_in_the_state_of_in_order_delivery(
 
     assert fleet_state(fleet) == fleet_state(in_order)
     assert set(states(fleet).values()) == {"applied"}
+
+
+def test_deliveries_posted_shuffled_and_twice_end_in_the_state_of_in_order_delivery(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC) + timedelta(minutes=1)  # after the receiver stores them (at the current time)
+    in_order = support.fleet_in(tmp_path / "in_order.db")
+    store(in_order, *DAY)
+    drain(in_order, now=now)
+    support.lucky_shrub_fleet(sqlite_engine)
+    posted = list(DAY) * 2
+    random.Random(7).shuffle(posted)
+
+    with receiver_in_thread(sqlite_engine) as url:
+        statuses = [post(url, body).status_code for body in posted]
+    drain(sqlite_engine, batch_size=3, now=now)
+
+    assert set(statuses) == {200}
+    assert len(states(sqlite_engine)) == len(set(DAY))
+    assert fleet_state(sqlite_engine) == fleet_state(in_order)
 
 
 def test_deliveries_of_other_fields_are_acknowledged_without_an_import(fleet: Engine) -> None:
