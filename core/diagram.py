@@ -27,6 +27,7 @@ from core.palette import (
     status_mark,
     text_color,
 )
+from core.wording import count
 
 MAX_LABEL_LENGTH = 48
 # Above these, a WABA's numbers are drawn as one summary node unless the user expands that WABA.
@@ -233,7 +234,7 @@ def _open_portfolio(writer: _DotWriter, pid: str, portfolio: Any) -> None:
         label=label(
             portfolio.portfolio,
             f"id {portfolio.portfolio_id}",
-            f"shared limit {portfolio.messaging_limit or 'not set'} · {portfolio.active_numbers} senders",
+            f"shared limit {portfolio.messaging_limit or 'not set'} · {count(portfolio.active_numbers, 'sender')}",
         ),
         shape='"folder"',
         style='"filled"',
@@ -287,7 +288,7 @@ def _draw_links(
 def _title(scope: Scope, view: _View) -> str:
     where = {"everything": "Whole fleet", "workspace": "Workspace", "portfolio": "Business portfolio"}[scope.kind]
     subject = f"{where} {scope.value}".strip()
-    return f"{subject}: {len(view.wabas)} WABAs, {len(view.groups)} numbers"
+    return f"{subject}: {count(len(view.wabas), 'WABA')}, {count(len(view.groups), 'number')}"
 
 
 def quality_summary(numbers: Iterable[tuple[str | None, str | None]]) -> list[str]:
@@ -381,9 +382,9 @@ class _DotWriter:
         present = {quality or "UNKNOWN" for quality, _ in active}
         worst = next((q for q in _WORST_FIRST if q in present), None)
         fill = quality_color(worst) if worst else GREY
-        lines = [f"{len(active)} numbers (collapsed)", *quality_summary(active)]
+        lines = [f"{count(len(active), 'number')} (collapsed)", *quality_summary(active)]
         if archived:
-            lines.append(f"{archived} archived groups")
+            lines.append(count(archived, "archived group"))
         node_id = self.new_id("sum")
         self.node(
             node_id,

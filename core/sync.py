@@ -24,6 +24,7 @@ from core.graph import GraphClient, GraphError, Throttled, TokenRefused
 from core.imports import meta_numbers
 from core.imports.report import ImportPlan
 from core.model import Actor, Role
+from core.wording import count
 
 SYNC_ACTOR = Actor("meta-sync", Role.ADMIN)  # who the worker's scheduled sync acts as, in the audit log
 log = logging.getLogger("fleet.sync")
@@ -176,7 +177,7 @@ def _only_workspace(engine: Engine, business: str) -> str:
             .order_by(Workspace.name)
         ).all()
     if len(names) != 1:
-        where = "no workspace" if not names else f"{len(names)} workspaces"
+        where = "no workspace" if not names else count(len(names), "workspace")
         raise InvalidInput(f"business {business} is connected to {where}; name one with --workspace.")
     return names[0]
 

@@ -18,6 +18,7 @@ import streamlit as st
 from core import charts
 from core.reads import chart_data
 from core.reads.history import fleet_quality_by_day
+from core.wording import count
 from pages.kit import acting_user, database, freshness, reads
 
 HISTORY_WINDOWS = {"30 days": 30, "90 days": 90, "180 days": 180, "1 year": 365}
@@ -66,7 +67,7 @@ def _fleet_history(numbers: pd.DataFrame, key_prefix: str) -> None:
     e164s = None if whole_fleet else tuple(sorted(numbers["phone_e164"]))
     numbers_key = "all" if e164s is None else hashlib.sha1("\n".join(e164s).encode()).hexdigest()
     per_day = _quality_by_day(*freshness.read_key(), days, numbers_key, e164s)
-    scope = "every number" if whole_fleet else f"the {len(numbers):,} numbers in view"
+    scope = "every number" if whole_fleet else f"the {count(len(numbers), 'number')} in view"
     _plot(charts.fleet_quality_figure(per_day, f"Numbers by quality rating per day ({scope})"), f"{key_prefix}_fleet")
 
 
@@ -185,7 +186,7 @@ def render_numbers_charts(
     st.subheader("Charts of the numbers in view")
     if picked is not None:
         note, clear = st.columns([4, 1], vertical_alignment="center")
-        note.caption(f"Bars picked in the charts narrow the table to {len(picked):,} numbers.")
+        note.caption(f"Bars picked in the charts narrow the table to {count(len(picked), 'number')}.")
         clear.button(
             "Clear chart picks", key=f"{key_prefix}_clear_picks", on_click=_clear_selection, args=(key_prefix,)
         )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import diagram, model
 from core.palette import AT_RISK_MARK, QUALITY_ORDER, quality_label
+from core.wording import count
 from pages.kit import downloads, reads, shell
 
 shell.page_header(
@@ -69,8 +70,15 @@ expanded = st.multiselect(
 drawn = diagram.build_diagram(fleet, scope, show_archived=show_archived, expanded=expanded) if expanded else plan
 counts = drawn.counts
 st.caption(
-    f"{counts['workspaces']} workspaces · {counts['portfolios']} business portfolios · {counts['wabas']} WABAs · "
-    f"{counts['numbers']:,} numbers" + (f" · {len(drawn.collapsed)} WABAs collapsed" if drawn.collapsed else "")
+    " · ".join(
+        [
+            count(counts["workspaces"], "workspace"),
+            count(counts["portfolios"], "business portfolio"),
+            count(counts["wabas"], "WABA"),
+            count(counts["numbers"], "number"),
+            *([f"{count(len(drawn.collapsed), 'WABA')} collapsed"] if drawn.collapsed else []),
+        ]
+    )
 )
 st.graphviz_chart(drawn.dot, width="stretch")
 st.caption(

@@ -8,6 +8,7 @@ from core import seed
 from core.cli.context import Commands, Context, done
 from core.model import Role, require_role
 from core.reads.accounts import is_empty
+from core.wording import count
 
 
 def register(commands: Commands) -> None:
@@ -37,7 +38,7 @@ def _seed_demo(args: argparse.Namespace, context: Context) -> int:
         )
     report = seed.seed(context.engine, shape)
     return done(
-        f"Seeded {report.workspaces} workspaces, {report.portfolios} portfolios, {report.wabas} WABAs, "
-        f"{report.numbers} numbers ({report.active_groups} in active groups), {report.templates} templates, "
-        f"{report.snapshots} health snapshots."
+        f"Seeded {count(report.workspaces, 'workspace')}, {count(report.portfolios, 'portfolio')}, "
+        f"{count(report.wabas, 'WABA')}, {count(report.numbers, 'number')} ({report.active_groups:,} in active "
+        f"groups), {count(report.templates, 'template')}, {count(report.snapshots, 'health snapshot')}."
     )

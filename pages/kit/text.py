@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.wording import count  # re-exported: pages write counts as every message does
+
 # Markdown, Streamlit's own directives (:red[…], :material/…:) and LaTeX ($…$) read these characters.
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>$:~|#])")
 
@@ -14,6 +16,4 @@ def literal(text: object) -> str:
     return _MARKDOWN_SYNTAX.sub(r"\\\1", str(text))
 
 
-def count(number: int, singular: str, plural: str | None = None) -> str:
-    """'1 entry', '2 entries', '10,000 numbers'."""
-    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+__all__ = ["count", "literal"]

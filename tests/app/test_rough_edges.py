@@ -1,0 +1,36 @@
+"""What a first-time admin reads and where: counts in words, numbers in one format, the next step kept in view,
+a full workspace said before typing, the sidebar's wording in local mode, tables as tall as their rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import wording
+from tests import builders
+from tests.app.ui import exceptions, shown_text
+
+
+@pytest.mark.parametrize(
+    ("number", "singular", "plural", "expected"),
+    [
+        (1, "workspace", None, "1 workspace"),
+        (2, "workspace", None, "2 workspaces"),
+        (0, "sender", None, "0 senders"),
+        (1, "entry", "entries", "1 entry"),
+        (10_000, "number", None, "10,000 numbers"),
+    ],
+)
+def test_a_count_takes_the_plural_only_when_not_one(number, singular, plural, expected):
+    assert wording.count(number, singular, plural) == expected
+
+
+def test_ecosystem_of_one_of_each_is_counted_in_the_singular(empty_db, open_page):
+    builders.fill_waba(empty_db, builders.waba(empty_db), 1)
+
+    at = open_page("ecosystem.py")
+
+    assert exceptions(at) == []
+    assert "1 workspace · 1 business portfolio · 1 WABA · 1 number" in shown_text(at)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "1 sender\"" in dot or "1 sender\\n" in dot
+    assert "1 senders" not in dot
