@@ -29,7 +29,7 @@ from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
 from core.errors import InvalidInput, PermissionDenied
 from tests.builders import ADMIN, ANALYST, VIEWER, french_mobile, unique_meta_id
 from tests.integration import webhook_support
-from tests.mail_server import MailServer
+from tests.mail_server import MailServer, self_signed_tls
 
 
 @pytest.fixture
@@ -416,6 +416,25 @@ def test_a_server_that_failed_is_tried_once_a_pass(fleet: Fleet, settings: Alert
         assert (
             session.scalar(select(func.count()).select_from(AlertMessage).where(AlertMessage.status == "pending")) == 2
         )
+
+
+def test_mail_goes_over_starttls_when_the_server_offers_it(
+    fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context, certificate = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the client trusts this server's certificate
+    server = MailServer(tls=context).start()
+    try:
+        rule(fleet, AlertEvent.QUALITY_DROP)
+        fleet.listing(n0={"quality_rating": "RED"})
+
+        report = run(fleet, AlertSettings(smtp_url=server.url))
+
+        received = server.inbox.wait_for(1)
+    finally:
+        server.stop()
+    assert report.delivery.sent == 1  # the server refuses mail before STARTTLS: it went over TLS
+    assert "Quality dropped" in str(received[0]["Subject"])
 
 
 # --- who may manage rules -----------------------------------------------------------------------------------
