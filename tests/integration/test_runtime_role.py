@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import DatabaseError
 
-from core import imports, integrity, privileges, services
+from core import imports, inbox, integrity, privileges, services
 from core.db import make_engine
 from core.errors import InvalidInput
 from core.migrate import upgrade
@@ -120,3 +121,21 @@ def test_the_grants_are_printed_for_the_owner_to_run(roles: Roles) -> None:
 def test_sqlite_has_no_roles(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as connection, pytest.raises(InvalidInput, match="PostgreSQL"):
         privileges.runtime_grants(connection, "fleet_app")
+
+
+@pytest.mark.postgres
+def test_the_runtime_role_runs_the_webhook_inbox(roles: Roles, fleet: Engine) -> None:
+    now = datetime.now(UTC)
+    inbox.store_deliveries(fleet, [support.read("webhooks/quality_unflagged.json"), b"not json"], now=now)
+
+    for attempt in range(5):
+        inbox.apply_due(fleet, now=now + timedelta(hours=2 * attempt), max_attempts=5)
+    with fleet.connect() as connection:
+        failed = connection.scalar(text("SELECT id FROM webhook_deliveries WHERE state = 'failed'"))
+    inbox.retry_delivery(fleet, ADMIN, failed)
+    pruned = inbox.prune_applied(fleet, now=now + timedelta(days=31), retention_days=30)
+    leased = inbox.hold_lease(fleet, "host:1", now=now, seconds=30)
+    inbox.release_lease(fleet, "host:1")
+
+    assert pruned == 1
+    assert leased is None
