@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements.txt
 .venv/bin/python -m core seed-demo --if-empty
-exec .venv/bin/streamlit run app.py "$@"
+# serve-app refuses local mode on a network address before listening, then runs `streamlit run app.py`.
+exec .venv/bin/python -m core serve-app "$@"

@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
-# Debian's Chromium drives the browser tests; Graphviz's dot renders the ecosystem diagram's SVG export.
+# Debian's Chromium drives the browser tests; Graphviz's dot renders the ecosystem diagram's SVG export;
+# nginx fronts the scaled-out cluster's browser tests.
 missing=()
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 [ -x "${FLEET_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
