@@ -33,7 +33,10 @@ def identity_sidebar(actor: Actor) -> None:
             st.caption(f"Signed in as **{text.literal(actor.name)}** ({actor.role.label})")
             st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
         else:
-            st.caption(f"Local mode — signed in as {text.literal(actor.name)} ({actor.role.label})")
+            st.caption(
+                f"Local mode, no sign-in: you act as {text.literal(actor.name)}, with the {actor.role.label} role.",
+                help="Set by FLEET_USER and FLEET_LOCAL_ROLE; with sign-in on, each user has their own role.",
+            )
 
 
 def navigation(actor: Actor) -> StreamlitPage:

@@ -87,7 +87,7 @@ def test_local_mode_serves_this_machine(demo_db, server_address, address) -> Non
     at = app()
 
     assert at.error == []
-    assert "Local mode — signed in as local-admin (admin)" in texts(at.sidebar.caption)
+    assert "Local mode, no sign-in: you act as local-admin, with the admin role." in texts(at.sidebar.caption)
 
 
 def test_the_network_gets_the_sign_in_screen_when_sign_in_is_on(demo_db, server_address) -> None:
@@ -106,7 +106,7 @@ def test_an_explicit_setting_serves_the_network_without_sign_in(demo_db, server_
     at = app()
 
     assert at.error == []
-    assert "Local mode — signed in as local-admin (admin)" in texts(at.sidebar.caption)
+    assert "Local mode, no sign-in: you act as local-admin, with the admin role." in texts(at.sidebar.caption)
 
 
 def test_a_bug_in_a_page_shows_an_error_id_and_logs_the_traceback(demo_db, monkeypatch, caplog) -> None:

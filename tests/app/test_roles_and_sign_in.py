@@ -37,7 +37,7 @@ def signed_in_app(user: dict[str, object], roles: dict[str, list[str]] | None = 
 def test_local_mode_is_labelled_with_the_user_and_role(demo_db, open_page):
     at = open_page()
 
-    assert "Local mode — signed in as local-admin (admin)" in texts(at.sidebar.caption)
+    assert "Local mode, no sign-in: you act as local-admin, with the admin role." in texts(at.sidebar.caption)
 
 
 def test_local_user_and_role_come_from_the_settings(demo_db, open_page, monkeypatch):
@@ -45,7 +45,7 @@ def test_local_user_and_role_come_from_the_settings(demo_db, open_page, monkeypa
 
     at = open_page(role="analyst")
 
-    assert "Local mode — signed in as marketing-lead (analyst)" in texts(at.sidebar.caption)
+    assert "Local mode, no sign-in: you act as marketing-lead, with the analyst role." in texts(at.sidebar.caption)
 
 
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
@@ -173,7 +173,7 @@ def test_first_visit_to_a_page_goes_through_the_app(demo_db, monkeypatch):
 
     assert exceptions(at) == []
     assert [title.value for title in at.title] == ["Numbers"]
-    assert "Local mode — signed in as local-admin (viewer)" in texts(at.sidebar.caption)
+    assert "Local mode, no sign-in: you act as local-admin, with the viewer role." in texts(at.sidebar.caption)
 
 
 def test_a_malformed_roles_section_is_reported_not_guessed(demo_db):

@@ -7,7 +7,7 @@ import pytest
 
 from core import wording
 from tests import builders
-from tests.app.ui import exceptions, shown_text
+from tests.app.ui import exceptions, shown_text, texts
 
 
 @pytest.mark.parametrize(
@@ -32,5 +32,13 @@ def test_ecosystem_of_one_of_each_is_counted_in_the_singular(empty_db, open_page
     assert exceptions(at) == []
     assert "1 workspace · 1 business portfolio · 1 WABA · 1 number" in shown_text(at)
     dot = at.get("graphviz_chart")[0].proto.spec
-    assert "1 sender\"" in dot or "1 sender\\n" in dot
+    assert '1 sender"' in dot or "1 sender\\n" in dot
     assert "1 senders" not in dot
+
+
+def test_a_local_viewer_is_not_told_they_signed_in_as_an_admin(demo_db, open_page):
+    at = open_page("numbers.py", role="viewer")
+
+    sidebar = " ".join(texts(at.sidebar.caption))
+    assert "signed in" not in sidebar.lower()
+    assert "Local mode, no sign-in: you act as local-admin, with the viewer role." in sidebar

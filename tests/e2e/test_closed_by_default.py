@@ -30,7 +30,7 @@ def test_the_project_configuration_serves_this_machine_only_as_the_local_admin(t
         port = int(app.base_url.rsplit(":", 1)[1])
         ui.open_app(page, f"http://localhost:{port}")
 
-        expect(page.get_by_text("Local mode — signed in as local-admin (admin)")).to_be_visible()
+        expect(page.get_by_text("Local mode, no sign-in: you act as local-admin, with the admin role.")).to_be_visible()
         log = app.log_tail(80)
         assert f"URL: http://127.0.0.1:{port}" in log
         assert "Network URL" not in log

@@ -96,7 +96,9 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
     # A new user on an empty database: the Overview, in local mode as the local admin, says what to do next.
     ui.open_app(page, empty_app.base_url)
     expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Local mode — signed in as local-admin (admin)")
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(
+        "Local mode, no sign-in: you act as local-admin, with the admin role."
+    )
     expect(ui.alerts(page, "info").first).to_contain_text("No workspace yet")
     screenshot("empty-overview")
 
