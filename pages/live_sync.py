@@ -74,12 +74,14 @@ if not troubled.empty:
             "last_error": st.column_config.TextColumn("Error", width="large"),
         },
     )
-    with st.form("retry_delivery_form"):
-        chosen = st.selectbox("Delivery", troubled["delivery"].tolist(), index=None, key="retry_delivery_id")
-        if st.form_submit_button("Retry now", type="primary", icon=":material/replay:"):
-            with feedback.fleet_errors():
-                delivery = int(forms.chosen(None if chosen is None else str(chosen), "a delivery"))
-                inbox.retry_delivery(database.engine(), acting_user.current_actor(), delivery)
-                feedback.succeed(f"Delivery {delivery} is waiting again; the worker applies it on its next pass.")
+    chosen = st.selectbox("Delivery", troubled["delivery"].tolist(), index=None, key="retry_delivery_id")
+    if chosen is not None:
+        with st.expander(f"Delivery {chosen} as Meta sent it"):
+            st.code(live_sync.delivery_text(database.engine(), int(chosen)), language="json", wrap_lines=True)
+    if st.button("Retry now", type="primary", icon=":material/replay:", key="retry_delivery"):
+        with feedback.fleet_errors():
+            delivery = int(forms.chosen(None if chosen is None else str(chosen), "a delivery"))
+            inbox.retry_delivery(database.engine(), acting_user.current_actor(), delivery)
+            feedback.succeed(f"Delivery {delivery} is waiting again; the worker applies it on its next pass.")
 else:
     st.caption("No failed delivery.")

@@ -82,6 +82,17 @@ def troubled_deliveries_table(engine: Engine, limit: int = 100) -> pd.DataFrame:
     return _utc(read_frame(engine, query), "received_at", "next_attempt_at")
 
 
+SHOWN_BODY_CHARS = 20_000
+
+
+def delivery_text(engine: Engine, delivery_id: int) -> str:
+    """A delivery's body as text, for an admin to inspect (cut after SHOWN_BODY_CHARS)."""
+    with engine.connect() as connection:
+        body = connection.scalar(select(WebhookDelivery.body).where(WebhookDelivery.id == delivery_id)) or b""
+    text = body.decode("utf-8", errors="replace")
+    return text if len(text) <= SHOWN_BODY_CHARS else f"{text[:SHOWN_BODY_CHARS]}\n… ({len(text):,} characters)"
+
+
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         frame[column] = pd.to_datetime(frame[column], utc=True)

@@ -54,12 +54,15 @@ def test_counts_latest_event_per_waba_and_failures_are_shown(demo_db, open_page)
     assert "not JSON" in failed["last_error"][0]
 
 
-def test_an_admin_retries_a_failed_delivery(demo_db, open_page):
+def test_an_admin_inspects_and_retries_a_failed_delivery(demo_db, open_page):
     with_deliveries(demo_db, table_waba(demo_db))
     at = open_page("live_sync.py")
 
-    at.selectbox(key="retry_delivery_id").select(2)
+    at.selectbox(key="retry_delivery_id").select(2).run()
+    shown_body = at.code[0].value
     button(at, "Retry now").click().run()
+
+    assert shown_body == BROKEN.decode()
 
     assert exceptions(at) == []
     with demo_db.connect() as connection:
