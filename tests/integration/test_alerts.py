@@ -26,7 +26,7 @@ from core.alerts import worker_jobs
 from core.alerts.rules import AlertEvent
 from core.config import PROJECT_ROOT, AlertSettings
 from core.db import Alert, AlertDeliveryAttempt, AlertMessage, read_session
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import DuplicateName, InvalidInput, PermissionDenied
 from tests.builders import ADMIN, ANALYST, VIEWER, french_mobile, unique_meta_id
 from tests.integration import webhook_support
 from tests.mail_server import MailServer, self_signed_tls
@@ -68,11 +68,11 @@ class Fleet:
             data.append({"display_phone_number": e164, "verified_name": f"Brand {index}", **fields})
         self._import("meta-numbers", {"data": data}, waba=self.waba)
 
-    def webhook(self, field: str, value: dict[str, Any]) -> bytes:
+    def webhook(self, field: str, value: dict[str, Any], waba: str | None = None) -> bytes:
         at = int(self.tick().timestamp())
         envelope = {
             "object": "whatsapp_business_account",
-            "entry": [{"id": self.waba, "time": at, "changes": [{"field": field, "value": value}]}],
+            "entry": [{"id": waba or self.waba, "time": at, "changes": [{"field": field, "value": value}]}],
         }
         body = json.dumps(envelope).encode()
         self._import_bytes("webhook", body)
@@ -466,6 +466,62 @@ def test_a_bad_rule_is_refused_naming_its_field(fleet: Fleet, options: dict[str,
         alerts.add_rule(fleet.engine, ADMIN, **values)
 
     assert alerts.rules_table(fleet.engine).empty
+
+
+@pytest.mark.parametrize("actor", [VIEWER, ANALYST])
+def test_only_admins_disable_rules_and_acknowledge_alerts(fleet: Fleet, settings: AlertSettings, actor: Any) -> None:
+    name = rule(fleet, AlertEvent.QUALITY_DROP)
+    fleet.listing(n0={"quality_rating": "RED"})
+    run(fleet, settings)
+    alert_id = int(alerts.alerts_table(fleet.engine)["id"][0])
+
+    with pytest.raises(PermissionDenied, match="needs the admin role"):
+        alerts.disable_rule(fleet.engine, actor, name)
+    with pytest.raises(PermissionDenied, match="needs the admin role"):
+        alerts.acknowledge(fleet.engine, actor, alert_id)
+
+    assert bool(alerts.rules_table(fleet.engine)["enabled"][0])
+    assert alerts.alerts_table(fleet.engine)["acknowledged_by"].isna().all()
+
+
+def test_a_rule_name_is_taken_once(fleet: Fleet) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP)
+
+    with pytest.raises(DuplicateName, match="'quality_drop rule' already exists"):
+        rule(fleet, AlertEvent.QUALITY_DROP)
+
+
+def test_a_rule_scoped_to_a_workspace_or_a_waba_fires_only_there(
+    fleet: Fleet, mail: MailServer, settings: AlertSettings
+) -> None:
+    services.add_workspace(fleet.engine, ADMIN, "US Brands")
+    services.connect_portfolio(fleet.engine, ADMIN, workspace="US Brands", portfolio_meta_id=fleet.portfolio)
+    other = services.add_waba(
+        fleet.engine,
+        ADMIN,
+        workspace="US Brands",
+        portfolio_meta_id=fleet.portfolio,
+        meta_waba_id=unique_meta_id(),
+        name="US",
+    )
+    services.add_number(fleet.engine, ADMIN, meta_waba_id=other, group_name="us", phone=french_mobile(50))
+    alerts.add_rule(
+        fleet.engine, ADMIN, name="EU", event="status_at_risk", workspace="EU Brands", target="mailto:eu@example.com"
+    )
+    alerts.add_rule(
+        fleet.engine, ADMIN, name="US WABA", event="status_at_risk", waba=other, target="mailto:us@example.com"
+    )
+
+    for digits, waba in ((fleet.numbers[0].lstrip("+"), fleet.waba), (french_mobile(50).lstrip("+"), other)):
+        fleet.webhook("phone_number_quality_update", {"display_phone_number": digits, "event": "FLAGGED"}, waba)
+    run(fleet, settings)
+
+    messages = mail.inbox.wait_for(3, timeout=1)  # a third would be a rule firing outside its scope
+    received = {str(message["To"]): message.get_content() for message in messages}
+    assert len(messages) == 2
+    assert set(received) == {"eu@example.com", "us@example.com"}
+    assert "+33 6 00 00 00 00" in received["eu@example.com"]
+    assert "+33 6 00 00 00 50" in received["us@example.com"]
 
 
 def test_a_disabled_rule_fires_no_more(fleet: Fleet, mail: MailServer, settings: AlertSettings) -> None:
