@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import bulk, health_history
+from core.bulk import Memo
 from core.db import AuditChainHead, AuditEntry, HistoryChainHead, NumberHealthSnapshot, PhoneNumber
 
 GENESIS = bytes(32)
@@ -44,7 +45,11 @@ _JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode  # bui
 
 def link(previous: bytes, values: Iterable[Any]) -> bytes:
     """The hash of a row with these recorded values that follows a row whose hash is `previous`."""
-    return hashlib.sha256(_JSON([previous.hex(), *map(_canonical, values)]).encode("ascii")).digest()
+    return _digest(previous, [*map(_canonical, values)])
+
+
+def _digest(previous: bytes, canonical: list[Any]) -> bytes:
+    return hashlib.sha256(_JSON([previous.hex(), *canonical]).encode("ascii")).digest()
 
 
 def _canonical(value: Any) -> Any:
@@ -56,20 +61,41 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+# Written rows hash the same as `link` would, faster: rows repeat a few times (an import writes one, the seed one a
+# day), each made canonical once; their other values, text and integers, are canonical as they are.
+
+
 def chain_audit(rows: Sequence[dict[str, Any]], previous: bytes) -> bytes:
     """Give each audit row its hash, in order after `previous`; returns the last hash."""
-    values = itemgetter(*AUDIT_VALUES)
+    times = Memo(_canonical)
     for row in rows:
-        previous = row["chain_hash"] = link(previous, values(row))
+        canonical = [
+            times[row["at"]],
+            row["actor"],
+            row["action"],
+            row["object_type"],
+            row["object_key"],
+            row["before"],
+            row["after"],
+        ]
+        previous = row["chain_hash"] = _digest(previous, canonical)
     return previous
 
 
 def chain_snapshots(rows: Sequence[dict[str, Any]], heads: dict[int, bytes]) -> None:
     """Give each snapshot row its hash, in order, after its number's last hash in `heads` (updated in place)."""
-    values = itemgetter(*SNAPSHOT_VALUES)
+    times = Memo(_canonical)
     for row in rows:
         number = row["phone_number_id"]
-        heads[number] = row["chain_hash"] = link(heads.get(number, GENESIS), values(row))
+        canonical = [
+            number,
+            times[row["recorded_at"]],
+            row["quality_rating"],
+            row["messaging_limit_tier"],
+            row["status"],
+            row["source"],
+        ]
+        heads[number] = row["chain_hash"] = _digest(heads.get(number, GENESIS), canonical)
 
 
 # --- appending, in the open transaction -------------------------------------------------------------------
