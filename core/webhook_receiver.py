@@ -27,6 +27,8 @@ from core.config import WebhookSettings
 PATH = "/webhooks/meta"
 SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_PREFIX = "sha256="
+MAX_BATCH_BYTES = 16 * 1024 * 1024  # deliveries stored in one transaction, together
+MAX_CONCURRENT_REQUESTS = 128  # beyond this uvicorn answers 503 (Meta retries): bounds the bodies held in memory
 
 log = logging.getLogger("fleet.webhooks")
 
@@ -69,6 +71,9 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+Waiting = list[tuple[bytes, "asyncio.Future[None]"]]  # a delivery's body, and its request's wait for the commit
+
+
 class InboxWriter:
     """Stores the deliveries of concurrent requests together: those that arrive while a commit runs go into the
     next one, a single transaction, and each request is answered once its own delivery is committed."""
@@ -76,7 +81,7 @@ class InboxWriter:
     def __init__(self, engine: Engine, max_batch: int = 500) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self.waiting: list[tuple[bytes, asyncio.Future[None]]] = []
+        self.waiting: Waiting = []
         self.writing = False
         self._task: asyncio.Task[None] | None = None
 
@@ -88,10 +93,20 @@ class InboxWriter:
             self._task = asyncio.create_task(self._write_all())
         await done
 
+    def _next_batch(self) -> tuple[Waiting, Waiting]:
+        """The oldest waiting deliveries, at most `max_batch` of them and MAX_BATCH_BYTES together (at least one)."""
+        size, count = 0, 0
+        for body, _ in self.waiting[: self.max_batch]:
+            size += len(body)
+            if count and size > MAX_BATCH_BYTES:
+                break
+            count += 1
+        return self.waiting[:count], self.waiting[count:]
+
     async def _write_all(self) -> None:
         try:
             while self.waiting:
-                batch, self.waiting = self.waiting[: self.max_batch], self.waiting[self.max_batch :]
+                batch, self.waiting = self._next_batch()
                 try:
                     bodies = [body for body, _ in batch]
                     await run_in_threadpool(inbox.store_deliveries, self.engine, bodies, now=datetime.now(UTC))
@@ -168,4 +183,11 @@ def serve(engine: Engine, settings: WebhookSettings, *, host: str, port: int) ->
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # uvicorn's access log would print the handshake's query string, verify token included.
-    uvicorn.run(create_app(engine, settings), host=host, port=port, access_log=False, log_level="info")
+    uvicorn.run(
+        create_app(engine, settings),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        limit_concurrency=MAX_CONCURRENT_REQUESTS,
+    )

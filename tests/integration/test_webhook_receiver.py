@@ -3,6 +3,7 @@ what is stored — the bytes as received, once, and only after a valid signature
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from core.inbox import MAX_DELIVERY_BYTES, digest_of
-from core.webhook_receiver import signature_of
+from core.webhook_receiver import InboxWriter, signature_of
 from tests.fixtures.meta import support
 from tests.integration.webhook_support import SECRET, TOKEN, post, receiver_in_thread, signed_headers, stored_bodies
 
@@ -180,3 +181,18 @@ def test_one_log_line_per_delivery_without_payload_or_secrets(receiver: str, cap
     text = "\n".join(lines)
     for secret_or_payload in (TOKEN, SECRET, "15550783881", "FLAGGED", "102290129340398"):
         assert secret_or_payload not in text
+
+
+def test_one_commit_takes_at_most_16_mb_of_deliveries_but_always_one(sqlite_engine: Engine) -> None:
+    loop = asyncio.new_event_loop()
+    writer = InboxWriter(sqlite_engine)
+    mb = 1024 * 1024
+    writer.waiting = [(b"x" * size, loop.create_future()) for size in (10 * mb, 6 * mb, 1, 20 * mb, 1)]
+
+    sizes = []
+    while writer.waiting:
+        batch, writer.waiting = writer._next_batch()
+        sizes.append([len(body) for body, _ in batch])
+    loop.close()
+
+    assert sizes == [[10 * mb, 6 * mb], [1], [20 * mb], [1]]
