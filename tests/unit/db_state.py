@@ -21,6 +21,8 @@ HISTORY_TABLES = [
     "number_health_snapshots",
     "audit_log",
     "field_event_times",
+    "sync_runs",
+    "account_alerts",
     "audit_chain_head",
     "history_chain_heads",
 ]

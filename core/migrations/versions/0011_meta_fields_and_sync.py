@@ -38,6 +38,9 @@ _NEW_COLUMNS: dict[str, list[sa.Column[Any]]] = {
 }
 
 
+KEPT_TABLES = ("sync_runs", "account_alerts")  # history like every other table: the database refuses deletes
+
+
 def upgrade() -> None:
     for table, columns in _NEW_COLUMNS.items():
         for column in columns:
@@ -76,9 +79,28 @@ def upgrade() -> None:
             name=op.f("uq_account_alerts_meta_waba_id_entity_id_alert_type_event_time"),
         ),
     )
+    for table in KEPT_TABLES:
+        _refuse_deletes(table)
+
+
+def _refuse_deletes(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # fleet_refuse_change() comes from 0001 and names the operation and the table in its message.
+        op.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION fleet_refuse_change()"
+        )
+        return
+    op.execute(
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'fleet: DELETE on {table} is not allowed (history is kept)'); END"
+    )
 
 
 def downgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table in KEPT_TABLES:
+        op.execute(f"DROP TRIGGER {table}_no_delete" + (f" ON {table}" if postgresql else ""))
     op.drop_table("account_alerts")
     op.drop_index("ix_sync_runs_waba_started", table_name="sync_runs")
     op.drop_table("sync_runs")
