@@ -493,12 +493,16 @@ def numbers_fit(active_number_count: int, added: int = 1) -> bool:
     return active_number_count + added <= MAX_NUMBERS_PER_WABA
 
 
+def workspace_full_message(workspace: str, active_waba_count: int) -> str:
+    return (
+        f"Workspace '{workspace}' already has {active_waba_count} WhatsApp Business Accounts "
+        f"(the maximum is {MAX_WABAS_PER_WORKSPACE})."
+    )
+
+
 def ensure_can_add_waba(workspace: str, active_waba_count: int) -> None:
     if not wabas_fit(active_waba_count):
-        raise WabaLimitReached(
-            f"Workspace '{workspace}' already has {active_waba_count} WhatsApp Business Accounts "
-            f"(the maximum is {MAX_WABAS_PER_WORKSPACE})."
-        )
+        raise WabaLimitReached(workspace_full_message(workspace, active_waba_count))
 
 
 def ensure_portfolio_connected(workspace: str, portfolio: str, connected: bool) -> None:

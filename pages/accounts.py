@@ -83,7 +83,9 @@ if not admin:
     st.stop()
 
 TIERS = [tier.value for tier in model.MessagingLimitTier]
-(workspace_names,) = arrow_tables.column_lists(reads.workspaces, "workspace")
+workspace_names, waba_counts = arrow_tables.column_lists(reads.workspaces, "workspace", "wabas")
+with_room = [name for name, wabas in zip(workspace_names, waba_counts, strict=True) if model.wabas_fit(wabas)]
+full = {name: wabas for name, wabas in zip(workspace_names, waba_counts, strict=True) if not model.wabas_fit(wabas)}
 portfolio_labels = dict(zip(*arrow_tables.column_lists(reads.portfolios, "portfolio_id", "portfolio"), strict=True))
 
 
@@ -121,14 +123,17 @@ with add_portfolio, st.form("add_portfolio_form", clear_on_submit=False):
             )
 
 
-def workspace_and_portfolio(workspace_key: str, portfolio_key: str) -> tuple[str | None, str | None]:
+def workspace_and_portfolio(
+    workspace_key: str, portfolio_key: str, workspaces: list[str], *, disabled: bool = False
+) -> tuple[str | None, str | None]:
     """The workspace and business-portfolio pickers both forms that join the two start with."""
     workspace = st.selectbox(
         "Workspace",
-        workspace_names,
-        index=forms.only_choice(workspace_names),
+        workspaces,
+        index=forms.only_choice(workspaces),
         key=workspace_key,
         placeholder="Choose a workspace",
+        disabled=disabled,
     )
     portfolio_id = st.selectbox(
         "Business portfolio",
@@ -137,12 +142,13 @@ def workspace_and_portfolio(workspace_key: str, portfolio_key: str) -> tuple[str
         key=portfolio_key,
         format_func=portfolio_label,
         placeholder="Choose a business portfolio",
+        disabled=disabled,
     )
     return workspace, portfolio_id
 
 
 with connect, st.form("connect_portfolio_form", clear_on_submit=False):
-    workspace, portfolio_id = workspace_and_portfolio("connect_workspace", "connect_portfolio")
+    workspace, portfolio_id = workspace_and_portfolio("connect_workspace", "connect_portfolio", workspace_names)
     if st.form_submit_button("Connect portfolio", type="primary"):
         with feedback.fleet_errors():
             workspace = forms.chosen(workspace, "a workspace")
@@ -159,13 +165,28 @@ with add_waba, st.form("add_waba_form", clear_on_submit=False):
         f"At most {model.MAX_WABAS_PER_WORKSPACE} WhatsApp Business Accounts per workspace. A WABA lives in one "
         "business portfolio, which must be connected to the workspace."
     )
-    workspace, portfolio_id = workspace_and_portfolio("add_waba_workspace", "add_waba_portfolio")
-    connect_if_needed = st.checkbox(
-        "Connect this portfolio to the workspace if it is not connected yet", value=True, key="add_waba_connect"
+    # Said before anything is typed: a full workspace is not offered, and with none left the form is off.
+    no_room = bool(workspace_names) and not with_room
+    for full_name, wabas in full.items():
+        st.warning(
+            text.literal(model.workspace_full_message(full_name, wabas))
+            + ("" if no_room else " It is not offered here."),
+            icon=":material/block:",
+        )
+    workspace, portfolio_id = workspace_and_portfolio(
+        "add_waba_workspace", "add_waba_portfolio", with_room, disabled=no_room
     )
-    waba_id = st.text_input("Meta WABA id", key="add_waba_meta_id", placeholder="digits, e.g. 104996872345678")
-    waba_name = st.text_input("WABA name", key="add_waba_name", placeholder="e.g. Fashion FR")
-    if st.form_submit_button("Add WhatsApp Business Account", type="primary"):
+    connect_if_needed = st.checkbox(
+        "Connect this portfolio to the workspace if it is not connected yet",
+        value=True,
+        key="add_waba_connect",
+        disabled=no_room,
+    )
+    waba_id = st.text_input(
+        "Meta WABA id", key="add_waba_meta_id", placeholder="digits, e.g. 104996872345678", disabled=no_room
+    )
+    waba_name = st.text_input("WABA name", key="add_waba_name", placeholder="e.g. Fashion FR", disabled=no_room)
+    if st.form_submit_button("Add WhatsApp Business Account", type="primary", disabled=no_room):
         with feedback.fleet_errors():
             added = services.add_waba(
                 database.engine(), acting_user.current_actor(), workspace=forms.chosen(workspace, "a workspace"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import wording
+from core import services, wording
 from tests import builders
+from tests.app.ui import button as ui_button
 from tests.app.ui import exceptions, shown_text, texts
 
 
@@ -42,3 +43,36 @@ def test_a_local_viewer_is_not_told_they_signed_in_as_an_admin(demo_db, open_pag
     sidebar = " ".join(texts(at.sidebar.caption))
     assert "signed in" not in sidebar.lower()
     assert "Local mode, no sign-in: you act as local-admin, with the viewer role." in sidebar
+
+
+def full_workspace(engine, name="EU Brands"):
+    portfolio_id = builders.workspace_with_portfolio(engine, name)
+    for index in range(10):
+        services.add_waba(
+            engine, builders.ADMIN, workspace=name, portfolio_meta_id=portfolio_id,
+            meta_waba_id=builders.unique_meta_id(), name=f"WABA {index}",
+        )  # fmt: skip
+
+
+def test_a_full_workspace_is_said_and_the_add_waba_form_is_off_before_typing(empty_db, open_page):
+    full_workspace(empty_db)
+
+    at = open_page("accounts.py")
+
+    assert exceptions(at) == []
+    assert "Workspace 'EU Brands' already has 10 WhatsApp Business Accounts (the maximum is 10)." in texts(at.warning)
+    assert at.text_input(key="add_waba_meta_id").disabled
+    assert at.text_input(key="add_waba_name").disabled
+    assert at.selectbox(key="add_waba_workspace").disabled
+    assert ui_button(at, "Add WhatsApp Business Account").disabled
+
+
+def test_a_full_workspace_is_not_offered_beside_one_with_room(empty_db, open_page):
+    full_workspace(empty_db)
+    builders.workspace_with_portfolio(empty_db, "Americas Retail", "Acme Americas")
+
+    at = open_page("accounts.py")
+
+    assert at.selectbox(key="add_waba_workspace").options == ["Americas Retail"]
+    assert not at.text_input(key="add_waba_name").disabled
+    assert any("EU Brands" in warning and "not offered" in warning for warning in texts(at.warning))
