@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -48,10 +49,12 @@ class MailServer:
     """Start with `start()`, stop with `stop()`; `url` is what FLEET_SMTP_URL takes. With `tls`, the server offers
     STARTTLS with that context and refuses mail until the client has switched to TLS."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None) -> None:
         self.inbox = Inbox()
         self.port = _free_port()
         options: dict[str, Any] = {"tls_context": tls, "require_starttls": True} if tls else {}
+        if login:
+            options |= {"authenticator": _accepting(login), "auth_required": True}
         self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
 
     def start(self) -> MailServer:
@@ -64,6 +67,16 @@ class MailServer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+
+def _accepting(login: tuple[str, str]) -> Any:
+    """An aiosmtpd authenticator that accepts only this user name and password."""
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        given = (data.login.decode(), data.password.decode()) if isinstance(data, LoginPassword) else None
+        return AuthResult(success=given == login)
+
+    return authenticate
 
 
 def _free_port() -> int:

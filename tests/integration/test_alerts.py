@@ -418,17 +418,18 @@ def test_a_server_that_failed_is_tried_once_a_pass(fleet: Fleet, settings: Alert
         )
 
 
+@pytest.mark.parametrize(("login", "credentials"), [(None, ""), (("alerts", "s3cr:t"), "alerts:s3cr%3At@")])
 def test_mail_goes_over_starttls_when_the_server_offers_it(
-    fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: tuple[str, str] | None, credentials: str
 ) -> None:
     context, certificate = self_signed_tls(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the client trusts this server's certificate
-    server = MailServer(tls=context).start()
+    server = MailServer(tls=context, login=login).start()
     try:
         rule(fleet, AlertEvent.QUALITY_DROP)
         fleet.listing(n0={"quality_rating": "RED"})
 
-        report = run(fleet, AlertSettings(smtp_url=server.url))
+        report = run(fleet, AlertSettings(smtp_url=server.url.replace("smtp://", f"smtp://{credentials}")))
 
         received = server.inbox.wait_for(1)
     finally:
