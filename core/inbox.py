@@ -9,6 +9,7 @@ worker at a time holds the inbox lease (`hold_lease`).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
@@ -44,10 +45,10 @@ INBOX_LEASE = "webhook-inbox"
 log = logging.getLogger("fleet.worker")
 
 
-class Pending:
-    PENDING = "pending"
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for a worker, perhaps after failed attempts
     APPLIED = "applied"
-    FAILED = "failed"
+    FAILED = "failed"  # gave up after the last attempt, until an admin retries it
 
 
 # --- the receiver's side -------------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def store_deliveries(engine: Engine, bodies: Sequence[bytes], *, now: datetime) 
             "received_at": now,
             "body": body,
             "digest": digest_of(body),
-            "state": Pending.PENDING,
+            "state": DeliveryState.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
         }
@@ -91,7 +92,6 @@ class BatchResult:
     applied: list[int] = field(default_factory=list)  # delivery ids marked applied
     failed: list[int] = field(default_factory=list)  # ids that failed this time (retried later or failed for good)
     wrote: bool = False  # whether any of them changed the fleet
-    summaries: list[str] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
@@ -102,7 +102,6 @@ class BatchResult:
 class _Due:
     id: int
     body: bytes
-    attempts: int
 
 
 @dataclass
@@ -138,15 +137,15 @@ def apply_due(
 
 
 def _claim(session: Session, now: datetime, limit: int, delivery_id: int | None = None) -> list[_Due]:
-    query = select(WebhookDelivery.id, WebhookDelivery.body, WebhookDelivery.attempts).where(
-        WebhookDelivery.state == Pending.PENDING, WebhookDelivery.next_attempt_at <= now
+    query = select(WebhookDelivery.id, WebhookDelivery.body).where(
+        WebhookDelivery.state == DeliveryState.PENDING, WebhookDelivery.next_attempt_at <= now
     )
     if delivery_id is not None:
         query = query.where(WebhookDelivery.id == delivery_id)
     query = query.order_by(WebhookDelivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return [_Due(row.id, row.body, row.attempts) for row in session.execute(query)]
+    return [_Due(row.id, row.body) for row in session.execute(query)]
 
 
 def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
@@ -154,7 +153,7 @@ def _due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
         return list(
             connection.scalars(
                 select(WebhookDelivery.id)
-                .where(WebhookDelivery.state == Pending.PENDING, WebhookDelivery.next_attempt_at <= now)
+                .where(WebhookDelivery.state == DeliveryState.PENDING, WebhookDelivery.next_attempt_at <= now)
                 .order_by(WebhookDelivery.id)
                 .limit(limit)
             )
@@ -174,14 +173,13 @@ def _apply(session: Session, actor: Actor, due: Sequence[_Due], now: datetime, r
         )
         plan = imports.import_within(session, actor, request, now=now)
         result.wrote = plan.writes_anything
-        result.summaries.append(plan.render_text() if plan.writes_anything else "")
     else:
         leave_fleet_unchanged(session)
     ids = [delivery.id for delivery in due]
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.id.in_(ids))
-        .values(state=Pending.APPLIED, applied_at=now, last_error=None)
+        .values(state=DeliveryState.APPLIED, applied_at=now, last_error=None)
     )
     _record_activity(session, reads, now)
     named = _source(due)
@@ -221,12 +219,12 @@ def _record_failure(engine: Engine, delivery_id: int, error: str, *, now: dateti
         ) + 1
         session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.state == Pending.PENDING)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.state == DeliveryState.PENDING)
             .values(
                 attempts=attempts,
                 last_error=error,
                 next_attempt_at=now + retry_delay(attempts),
-                state=Pending.FAILED if attempts >= max_attempts else Pending.PENDING,
+                state=DeliveryState.FAILED if attempts >= max_attempts else DeliveryState.PENDING,
             )
         )
 
@@ -326,7 +324,7 @@ def prune_applied(engine: Engine, *, now: datetime, retention_days: int, chunk: 
         with write_session(engine, changes_fleet=False) as session:
             old = (
                 select(WebhookDelivery.id)
-                .where(WebhookDelivery.state == Pending.APPLIED, WebhookDelivery.applied_at < cutoff)
+                .where(WebhookDelivery.state == DeliveryState.APPLIED, WebhookDelivery.applied_at < cutoff)
                 .limit(chunk)
                 .scalar_subquery()
             )
@@ -364,9 +362,9 @@ def retry_delivery(engine: Engine, actor: Actor, delivery_id: int, *, now: datet
     now = now or datetime.now(UTC)
     with write_session(engine, actor) as session:  # its audit entry is on the Audit log page
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
-        if delivery is None or delivery.state == Pending.APPLIED:
+        if delivery is None or delivery.state == DeliveryState.APPLIED:
             raise NotFound(f"Webhook delivery {delivery_id} is not failed or waiting (it may have been applied).")
         before = {"state": delivery.state, "attempts": delivery.attempts}
-        delivery.state, delivery.attempts, delivery.next_attempt_at = Pending.PENDING, 0, now
-        after = {"state": Pending.PENDING, "attempts": 0}
+        delivery.state, delivery.attempts, delivery.next_attempt_at = DeliveryState.PENDING, 0, now
+        after = {"state": DeliveryState.PENDING, "attempts": 0}
         record_audit(session, actor, "retry", "webhook_delivery", str(delivery_id), before=before, after=after, now=now)
