@@ -160,10 +160,9 @@ def _alert_row(rule: AlertRule, finding: Finding, now: datetime) -> dict[str, ob
 def _queue_messages(
     session: Session, rule: AlertRule, state: AlertRuleState, changed: list[Alert], now: datetime, digest_at: int
 ) -> int:
-    """One message per change, or one digest above `digest_at`; during the quiet period, one held message that
-    gathers every change until the period ends."""
-    announced = [alert for alert in changed if not (alert.resolution or "").startswith("Worsened")]
-    if not announced:
+    """One message per change (an alert opened, or one cleared; a worsened alert's successor speaks for it), or one
+    digest above `digest_at`; during the quiet period, one held message that gathers every change until it ends."""
+    if not changed:
         return 0
     quiet = timedelta(hours=rule.quiet_hours)
     if quiet and state.quiet_until is not None and state.quiet_until > now:
@@ -183,9 +182,9 @@ def _queue_messages(
             held = _new_message(session, rule, due_at=state.quiet_until, now=now)
             state.quiet_until = state.quiet_until + quiet
             created = 1
-        _attach(announced, held)
+        _attach(changed, held)
         return created
-    groups = [announced] if len(announced) > digest_at else [[alert] for alert in announced]
+    groups = [changed] if len(changed) > digest_at else [[alert] for alert in changed]
     for group in groups:
         _attach(group, _new_message(session, rule, due_at=now, now=now))
     if quiet:
