@@ -1,5 +1,5 @@
-"""Where each rule's condition holds now: one query per event over the current state, and the history or the audit
-log for the value before and the time since when."""
+"""Where each rule's condition holds now: one query per event over the current state (limit_lowered against the
+limits the rule last saw), and the history or the audit log for a new alert's value before and time since when."""
 
 from __future__ import annotations
 
