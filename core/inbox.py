@@ -39,6 +39,7 @@ from core.services import record_audit
 MAX_DELIVERY_BYTES = 3 * 1024 * 1024  # Meta's largest payload
 BATCH_SIZE = 200
 MAX_ERROR_CHARS = 2000
+MAX_WARNINGS_LOGGED = 5  # per batch
 WORKER = Actor(name="meta-webhooks", role=Role.ADMIN)
 INBOX_LEASE = "webhook-inbox"
 
@@ -173,6 +174,8 @@ def _apply(session: Session, actor: Actor, due: Sequence[_Due], now: datetime, r
         )
         plan = imports.import_within(session, actor, request, now=now)
         result.wrote = plan.writes_anything
+        for warning in plan.warnings[:MAX_WARNINGS_LOGGED]:  # e.g. a value Meta added: stored, and said here
+            log.warning("%s: %s", request.source[:80], warning)
     else:
         leave_fleet_unchanged(session)
     ids = [delivery.id for delivery in due]

@@ -4,6 +4,7 @@ other fields skipped cheaply, applied deliveries pruned, one SQLite worker at a 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from datetime import UTC, datetime, timedelta
@@ -249,3 +250,15 @@ def test_two_postgresql_workers_apply_each_delivery_once(postgres_engine: Engine
     assert handled[1]
     assert set(applications(postgres_engine).values()) == {1}
     assert set(states(postgres_engine).values()) == {"applied"}
+
+
+def test_a_value_meta_added_is_applied_and_logged_by_the_worker(
+    fleet: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    store(fleet, DAY[0].replace(b'"UNFLAGGED"', b'"SPAM_RISK_REVIEW"'))
+    caplog.set_level(logging.WARNING, logger="fleet.worker")
+
+    drain(fleet)
+
+    assert states(fleet) == {1: "applied"}
+    assert any("SPAM_RISK_REVIEW" in record.getMessage() for record in caplog.records)
