@@ -207,7 +207,10 @@ def smtp_server(url: str) -> SmtpServer:
 
 
 def send_email(address: str, subject: str, body: str, settings: AlertSettings) -> None:
-    server = smtp_server(settings.smtp_url)
+    try:
+        server = smtp_server(settings.smtp_url)
+    except InvalidInput as error:  # shown with the failing target on the Alerts page, like any other refusal
+        raise DeliveryFailed(str(error)) from None
     email = EmailMessage()
     email["From"] = settings.smtp_from
     email["To"] = address

@@ -438,6 +438,17 @@ def test_mail_goes_over_starttls_when_the_server_offers_it(
     assert "Quality dropped" in str(received[0]["Subject"])
 
 
+def test_a_malformed_smtp_url_is_a_failed_attempt_that_says_so(fleet: Fleet) -> None:
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    fleet.listing(n0={"quality_rating": "RED"})
+
+    report = run(fleet, AlertSettings(smtp_url="mail.example.com:587"))
+
+    assert report.delivery.failed == 1
+    failing = alerts.failing_targets(fleet.engine)
+    assert "FLEET_SMTP_URL must look like smtp://" in failing["last_error"][0]
+
+
 # --- who may manage rules -----------------------------------------------------------------------------------
 
 
