@@ -58,7 +58,8 @@ class GroupArchived:
     @property
     def next_step(self) -> str:
         return (
-            f"Subscription group '{self.group_name}' is archived. Next step: delete {self.e164} "
+            f"Subscription group '{self.group_name}' is archived. Next step: delete "
+            f"{model.format_international(self.e164)} "
             f"from WhatsApp Business Account '{self.waba_name}' in Meta Business Manager."
         )
 

@@ -165,7 +165,7 @@ picked = tables.table(
     TABLE_COLUMNS,
     box=f"{TABLE}_box",
     tags=["quality_rating", "status"],
-    height=460,
+    height=tables.fitted_height(len(page.rows), most=460),
     on_select="rerun",
     selection_mode="single-row",
     selection_default={"selection": {"rows": [phones.index(selected_phone)]}} if selected_phone in phones else None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from core import model
 from core.db import PhoneNumber, SubscriptionGroup, Waba, Workspace
 from core.reads.frame import read_frame
 
 
 def groups_table(engine: Engine, *, state: str | None = None) -> pd.DataFrame:
-    """Subscription groups with their WABA, workspace, number and state."""
+    """Subscription groups with their WABA, workspace, number (E.164 and as shown) and state."""
     query = (
         select(
             Workspace.name.label("workspace"),
@@ -30,7 +31,9 @@ def groups_table(engine: Engine, *, state: str | None = None) -> pd.DataFrame:
     )
     if state:
         query = query.where(SubscriptionGroup.state == state)
-    return read_frame(engine, query)
+    frame = read_frame(engine, query)
+    frame["phone_international"] = frame["phone_e164"].map(model.format_international)
+    return frame
 
 
 def reattachable_numbers(engine: Engine) -> pd.DataFrame:
@@ -42,6 +45,19 @@ def reattachable_numbers(engine: Engine) -> pd.DataFrame:
         .order_by(PhoneNumber.e164)
     )
     return read_frame(engine, query)
+
+
+def reattach_choices(archived: pd.DataFrame, reattachable: pd.DataFrame) -> dict[str, str]:
+    """The numbers free to join a new group, each shown with the group and WABA it last had:
+    {E.164: '+33 6 12 34 56 78 — FR Promotions (Fashion FR)'}. `archived` is `archived_groups(…)`, newest first."""
+    last = archived.drop_duplicates("phone_e164").set_index("phone_e164")
+    choices = {}
+    for e164 in reattachable["phone_e164"].tolist():
+        shown = model.format_international(e164)
+        if e164 in last.index:
+            shown += f" — {last.at[e164, 'subscription_group']} ({last.at[e164, 'waba']})"
+        choices[e164] = shown
+    return choices
 
 
 def archived_groups(archived: pd.DataFrame, reattachable: pd.DataFrame) -> pd.DataFrame:

@@ -100,6 +100,14 @@ def table(
         )
 
 
+ROW_HEIGHT_PX = 35  # Streamlit's data grid: one row, and the header row
+
+
+def fitted_height(rows: int, most: int) -> int:
+    """A table's height in pixels for `rows` rows: no empty frame under a short table, a scroll past `most`."""
+    return min(most, (rows + 1) * ROW_HEIGHT_PX + 3)  # + the grid's borders
+
+
 def content_key(prefix: str, *shown: Any) -> str:
     """A widget key that changes with what the widget shows. A table's row selection is a row position: another
     set of rows (other filters) gets another table widget, where nothing stale is selected."""
