@@ -152,8 +152,10 @@ def create_app(engine: Engine, settings: WebhookSettings, *, max_bytes: int = in
             return 401, len(body)
         try:
             await writer.store(body)
-        except Exception:  # Meta redelivers what is not answered 200: say so and keep serving
-            log.exception("POST %s 503: the delivery could not be stored", PATH)
+        except Exception as error:  # Meta redelivers what is not answered 200: say so and keep serving
+            # The driver's message only: SQLAlchemy's own would list the statement's parameters, the payload.
+            cause = getattr(error, "orig", None) or error
+            log.error("POST %s 503: not stored (%s: %s)", PATH, type(cause).__name__, str(cause).splitlines()[0][:200])
             return 503, len(body)
         return 200, len(body)
 

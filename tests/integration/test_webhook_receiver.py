@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 
+from core.db import make_engine
 from core.inbox import MAX_DELIVERY_BYTES, digest_of
 from core.webhook_receiver import InboxWriter, signature_of
 from tests.fixtures.meta import support
@@ -196,3 +198,21 @@ def test_one_commit_takes_at_most_16_mb_of_deliveries_but_always_one(sqlite_engi
     loop.close()
 
     assert sizes == [[10 * mb, 6 * mb], [1], [20 * mb], [1]]
+
+
+def test_a_delivery_that_cannot_be_stored_gets_503_and_its_payload_stays_out_of_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no inbox table: every insert fails
+    caplog.set_level(logging.INFO, logger="fleet.webhooks")
+
+    with receiver_in_thread(unmigrated) as url:
+        response = post(url, BODY)
+    unmigrated.dispose()
+
+    assert response.status_code == 503
+    text = "\n".join(record.getMessage() for record in caplog.records if record.name == "fleet.webhooks")
+    assert "503" in text
+    assert "no such table" in text
+    for payload in ("15550783881", "FLAGGED", "102290129340398"):
+        assert payload not in text
