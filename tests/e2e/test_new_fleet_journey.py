@@ -178,7 +178,7 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
     ui.navigate(page, "Subscriptions")
     archive = ui.form(ui.open_tab(page, "Archive a group"), "Archive group")
     expect(archive).to_contain_text("Delete the number in Meta Business Manager")
-    group_choice = re.compile("^" + re.escape(f"{FRENCH_GROUP} — {FRENCH_E164}"))
+    group_choice = re.compile("^" + re.escape(f"{FRENCH_GROUP} — {FRENCH_INTERNATIONAL}"))
     ui.select_option(page, "Subscription group to archive", group_choice, search=FRENCH_GROUP, scope=archive)
     ui.submit_form(page, "Archive group", scope=archive)
     expect(ui.alerts(page, "error").filter(has_text="Tick the confirmation first")).to_have_count(1)
@@ -186,11 +186,13 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
 
     ui.set_checkbox(page, "I understand: I will then delete the number in Meta Business Manager", scope=archive)
     ui.submit_form(page, "Archive group", scope=archive)
-    next_step = f"Next step: delete {FRENCH_E164} from WhatsApp Business Account '{WABA}' in Meta Business Manager."
+    next_step = (
+        f"Next step: delete {FRENCH_INTERNATIONAL} from WhatsApp Business Account '{WABA}' in Meta Business Manager."
+    )
     expect(ui.alerts(page, "success").filter(has_text=next_step)).to_have_count(1)
     expect(page.get_by_role("heading", name="Active subscription groups (1)")).to_be_visible()
     expect(page.get_by_role("heading", name="Archived subscription groups (1)")).to_be_visible()
     archived = ui.table_records(ui.dataframe(page, "subscriptions_archived"))
-    assert [(row["Subscription group"], row["Number"]) for row in archived] == [(FRENCH_GROUP, FRENCH_E164)]
+    assert [(row["Subscription group"], row["Number"]) for row in archived] == [(FRENCH_GROUP, FRENCH_INTERNATIONAL)]
     ui.expect_no_exception(page)
     screenshot("subscriptions-archived")
