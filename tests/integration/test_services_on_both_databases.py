@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from core import imports, services
+from core import services
 from core.db import PhoneNumber, SubscriptionGroup, Waba, write_session
 from core.errors import (
     InvalidInput,
@@ -26,8 +26,7 @@ from core.reads.subscriptions import groups_table
 from core.reads.templates import templates_table
 from tests import builders
 from tests.builders import ADMIN, VIEWER
-from tests.fixtures.meta import support
-from tests.unit.db_state import HISTORY_TABLES, row_counts
+from tests.unit.db_state import HISTORY_TABLES, a_fleet_with_one_of_everything, row_counts
 
 PARIS_MOBILE = "+33612345678"
 
@@ -172,8 +171,7 @@ def test_the_database_refuses_a_waba_in_a_missing_workspace(engine: Engine) -> N
 
 @pytest.mark.parametrize("table", HISTORY_TABLES)
 def test_the_database_refuses_to_delete_history(engine: Engine, table: str) -> None:
-    support.lucky_shrub_fleet(engine)
-    imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/quality_flagged.json"))
+    a_fleet_with_one_of_everything(engine)
     before = row_counts(engine)
 
     with pytest.raises(DatabaseError, match=f"DELETE on {table} is not allowed"), engine.begin() as connection:

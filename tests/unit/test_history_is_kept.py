@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from core import imports, services
-from core.db import Base, SyncRun, write_session
+from core import services
+from core.db import Base
 from tests import builders
 from tests.builders import ADMIN
-from tests.fixtures.meta import support
-from tests.unit.db_state import HISTORY_TABLES, row_counts
-
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def a_fleet_with_one_of_everything(engine: Engine) -> None:
-    """Numbers, groups, a template, snapshots, audit entries, and the field clocks a webhook sets."""
-    support.lucky_shrub_fleet(engine)
-    imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/quality_flagged.json"))
-    imports.run_import(engine, ADMIN, support.request("webhook", "webhooks/account_alert.json"))
-    with write_session(engine) as session:
-        session.add(SyncRun(meta_waba_id=support.WABA_US, started_at=NOW, finished_at=NOW, outcome="unchanged"))
+from tests.unit.db_state import HISTORY_TABLES, a_fleet_with_one_of_everything, row_counts
 
 
 def test_every_table_but_the_users_roles_is_history() -> None:

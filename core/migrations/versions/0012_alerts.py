@@ -16,6 +16,19 @@ branch_labels = None
 depends_on = None
 
 
+# Kept like every other table but users (rules are disabled, alerts resolved, messages marked): the database refuses
+# deletes.
+KEPT_TABLES = (
+    "alert_rules",
+    "alert_rule_states",
+    "alert_baselines",
+    "alert_messages",
+    "alerts",
+    "alert_acknowledgements",
+    "alert_delivery_attempts",
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "alert_rules",
@@ -132,9 +145,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_alert_delivery_attempts_message_id", "alert_delivery_attempts", ["message_id"])
     op.create_index("ix_alert_delivery_attempts_target_time", "alert_delivery_attempts", ["target", "attempted_at"])
+    for table in KEPT_TABLES:
+        _refuse_deletes(table)
+
+
+def _refuse_deletes(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # fleet_refuse_change() comes from 0001 and names the operation and the table in its message.
+        op.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION fleet_refuse_change()"
+        )
+        return
+    op.execute(
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'fleet: DELETE on {table} is not allowed (history is kept)'); END"
+    )
 
 
 def downgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table in KEPT_TABLES:
+        op.execute(f"DROP TRIGGER {table}_no_delete" + (f" ON {table}" if postgresql else ""))
     op.drop_table("alert_delivery_attempts")
     op.drop_table("alert_acknowledgements")
     op.drop_table("alerts")
