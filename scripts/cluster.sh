@@ -10,8 +10,8 @@
 # pid files, logs, nginx.conf, the local PostgreSQL), FLEET_CLUSTER_MIGRATE (step: `db upgrade` once, then every
 # process starts with FLEET_AUTO_MIGRATE=0; each: every process migrates itself at start, under the lock).
 # META_APP_SECRET / META_VERIFY_TOKEN and the replicas' shared cookie secret are generated into cluster.env when
-# not set. Sign-in: put [auth] in .streamlit/secrets.toml with redirect_uri on the nginx address; all replicas
-# read the same file, hence the same cookie_secret.
+# not set. Sign-in: put [auth] in .streamlit/secrets.toml (or the file FLEET_CLUSTER_SECRETS names) with
+# redirect_uri on the nginx address; all replicas read the same file, hence the same cookie_secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -160,9 +160,11 @@ start() {
     export FLEET_AUTO_MIGRATE=0
   fi
   local i
+  local secrets=()
+  [ -z "${FLEET_CLUSTER_SECRETS:-}" ] || secrets=(--secrets.files "$FLEET_CLUSTER_SECRETS")
   for ((i = 1; i <= REPLICAS; i++)); do
     launch "app-$i" "$PYTHON" -m core serve-app --server.address 127.0.0.1 --server.port "$(replica_port "$i")" \
-      --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false
+      --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false "${secrets[@]}"
   done
   for ((i = 1; i <= RECEIVERS; i++)); do
     launch "receiver-$i" "$PYTHON" -m core serve-webhooks --host 127.0.0.1 --port "$(receiver_port "$i")"

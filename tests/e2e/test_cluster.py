@@ -1,5 +1,5 @@
 """The scaled-out topology end to end: `scripts/cluster.sh` on an empty PostgreSQL (2 app replicas, a receiver, a
-worker, nginx), driven in Chromium through nginx only.
+worker, nginx) with sign-in through a local OpenID Connect provider, driven in Chromium through nginx only.
 
 The tests share one cluster and run in file order: the database outage comes before a replica is killed.
 """
@@ -18,12 +18,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import text
 
+from core import services
 from core.availability import DATABASE_UNAVAILABLE_MESSAGE
 from core.db import make_engine
 from core.migrate import head_revision
@@ -31,8 +33,9 @@ from core.webhook_receiver import signature_of
 from tests.conftest import skip_or_fail
 from tests.e2e import streamlit_ui as ui
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT
-from tests.e2e.fleet_app import REPO_ROOT
+from tests.e2e.fleet_app import REPO_ROOT, RunningApp
 from tests.e2e.test_live_webhooks import DELIVERY, flagged, row_of
+from tests.e2e.test_sign_in import ADA, LOCAL_ADMIN, auth_secrets, identity_provider, provider_user, sidebar, sign_in
 from tests.fixtures.meta import support
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.xdist_group("browser")]
@@ -99,8 +102,11 @@ def _is_free(port: int) -> bool:
         return True
 
 
+__all__ = ["identity_provider"]  # the sign-in tests' provider fixture, used here too
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(identity_provider: str) -> Iterator[Cluster]:
     if shutil.which("nginx") is None:
         skip_or_fail("nginx is not installed (apt-get install nginx)", "FLEET_REQUIRE_NGINX")
     try:
@@ -112,6 +118,8 @@ def cluster() -> Iterator[Cluster]:
     run_dir = Path(tempfile.mkdtemp(prefix="fleet-cluster-"))
     run_dir.chmod(0o755)
     first_port = free_port_range(REPLICAS + 2)
+    secrets = run_dir / "secrets.toml"
+    secrets.write_text(auth_secrets(identity_provider)(f"http://127.0.0.1:{first_port}"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "STREAMLIT_", "DATABASE_URL"))}
     environment.update(
         FLEET_CLUSTER_DIR=str(run_dir),
@@ -119,6 +127,7 @@ def cluster() -> Iterator[Cluster]:
         FLEET_CLUSTER_FIRST_PORT=str(first_port),
         FLEET_REPLICAS=str(REPLICAS),
         FLEET_CLUSTER_MIGRATE="each",  # every process migrates at start: they race for the lock
+        FLEET_CLUSTER_SECRETS=str(secrets),
         META_APP_SECRET=APP_SECRET,
         META_VERIFY_TOKEN="cluster-test-verify-token",
     )
@@ -168,13 +177,22 @@ def on_replica(cluster: Cluster, browser: Browser) -> Iterator[dict[int, Browser
         context.close()
 
 
+def signed_in_cookies(context: BrowserContext) -> list[Any]:
+    return [cookie for cookie in context.cookies() if cookie["name"] != "fleet_replica"]
+
+
 @pytest.fixture(scope="module")
-def tabs(cluster: Cluster, on_replica: dict[int, BrowserContext]) -> Iterator[dict[int, Page]]:
-    """One open tab per replica, on the Lucky Shrub fleet (written once the cluster is up, by another process)."""
+def tabs(cluster: Cluster, on_replica: dict[int, BrowserContext], identity_provider: str) -> Iterator[dict[int, Page]]:
+    """One tab per replica, signed in as Ada (an admin) on the Lucky Shrub fleet, written by another process. Ada
+    signs in through replica 1; replica 2 takes the same sign-in cookie, as every replica shares its secret."""
     engine = make_engine(cluster.database_url)
     support.lucky_shrub_fleet(engine)
+    services.set_user_role(engine, LOCAL_ADMIN, name=ADA, role="admin")
     engine.dispose()
+    provider_user(identity_provider, ADA, email_verified=True, name="Ada")
     pages = {replica: context.new_page() for replica, context in on_replica.items()}
+    sign_in(pages[1], RunningApp(cluster.base_url, cluster.database_url, cluster.run_dir), identity_provider, ADA)
+    on_replica[2].add_cookies(signed_in_cookies(on_replica[1]))
     for page in pages.values():
         ui.open_app(page, f"{cluster.base_url}/accounts")
     yield pages
@@ -234,6 +252,25 @@ def test_a_webhook_posted_through_nginx_shows_on_both_replicas_within_two_second
     assert response.status_code == 200, response.text
 
 
+def test_both_replicas_take_the_sign_in_cookie_and_a_role_change_applies_on_both_at_once(
+    cluster: Cluster, tabs: dict[int, Page]
+) -> None:
+    for page in tabs.values():
+        expect(sidebar(page).get_by_text(f"Signed in as {ADA} (admin)")).to_be_visible()
+    engine = make_engine(cluster.database_url)
+
+    services.set_user_role(engine, LOCAL_ADMIN, name=ADA, role="viewer")  # as an admin's CLI would
+    try:
+        for page in tabs.values():  # nobody touches the pages: each follows the data version by itself
+            expect(sidebar(page).get_by_text(f"Signed in as {ADA} (viewer)")).to_be_visible(timeout=10_000)
+            assert "Users" not in ui.navigation_titles(page)
+    finally:
+        services.set_user_role(engine, LOCAL_ADMIN, name=ADA, role="admin")
+        engine.dispose()
+    for page in tabs.values():
+        expect(sidebar(page).get_by_text(f"Signed in as {ADA} (admin)")).to_be_visible(timeout=10_000)
+
+
 def test_postgresql_stopped_for_seconds_shows_a_clear_message_then_everything_recovers(
     cluster: Cluster, tabs: dict[int, Page]
 ) -> None:
@@ -269,6 +306,7 @@ def test_a_killed_replica_leaves_the_other_serving_its_sessions_and_new_visitors
     os.killpg(cluster.pid("app-1"), signal.SIGKILL)
     ui.navigate(survivor, "Numbers")
     newcomer_context = browser.new_context(viewport=VIEWPORT)
+    newcomer_context.add_cookies(signed_in_cookies(survivor.context))
     newcomer = newcomer_context.new_page()
     ui.open_app(newcomer, f"{cluster.base_url}/numbers")
 
