@@ -24,6 +24,12 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
+def first_line(error: BaseException) -> str:
+    """The driver's message without SQLAlchemy's statement and background link, for a one-line log."""
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     """The error and what it was raised from (a FleetError may wrap the driver's error)."""
     seen: list[BaseException] = []

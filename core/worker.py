@@ -21,11 +21,13 @@ from types import FrameType
 from sqlalchemy import Engine
 
 from core import inbox
+from core.availability import first_line, is_database_unavailable
 from core.config import WebhookSettings
 from core.db import is_postgresql
 
 IDLE_POLL_SECONDS = 0.25  # an empty inbox is asked again this often: a delivery shows within ~2 s of receipt
 PRUNE_EVERY_SECONDS = 3600.0
+OUTAGE_RETRY_SECONDS = 5
 
 log = logging.getLogger("fleet.worker")
 
@@ -85,9 +87,9 @@ class Worker:
                 busy = False
                 try:
                     busy = self._pass()
-                except Exception:  # e.g. the database is unreachable: try again after a pause
-                    log.exception("worker pass failed; retrying")
-                    self.stopping.wait(5)
+                except Exception as error:  # e.g. the database is unreachable: try again after a pause
+                    _log_failed_pass(error)
+                    self.stopping.wait(OUTAGE_RETRY_SECONDS)
                 if not busy:
                     self.stopping.wait(IDLE_POLL_SECONDS)
         finally:
@@ -138,6 +140,14 @@ class Worker:
         removed = inbox.prune_applied(engine, now=now, retention_days=self.settings.retention_days)
         if removed:
             log.info("pruned %d deliveries applied over %d days ago", removed, self.settings.retention_days)
+
+
+def _log_failed_pass(error: Exception) -> None:
+    """A database restart or failover is one line a pass (the worker waits it out); anything else a traceback."""
+    if is_database_unavailable(error):
+        log.warning("database unavailable, retrying in %d s: %s", OUTAGE_RETRY_SECONDS, first_line(error))
+    else:
+        log.exception("worker pass failed; retrying")
 
 
 def run_worker(engine: Engine, settings: WebhookSettings) -> None:

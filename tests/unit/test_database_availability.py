@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.availability import is_database_unavailable
+from core.availability import first_line, is_database_unavailable
 from core.db import make_engine
 from core.errors import WriteConflict
 from tests.e2e.fleet_app import free_port
@@ -46,3 +46,13 @@ def test_a_bug_in_a_statement_is_not_an_outage(tmp_path: Path, statement: str) -
 
 def test_an_ordinary_exception_is_not_an_outage() -> None:
     assert not is_database_unavailable(ValueError("no"))
+
+
+def test_the_one_line_of_an_outage_is_the_driver_message_without_the_statement() -> None:
+    error = error_of(f"postgresql+psycopg://fleet@127.0.0.1:{free_port()}/fleet?connect_timeout=2")
+
+    line = first_line(error)
+
+    assert "connection" in line.lower()
+    assert "\n" not in line
+    assert "sqlalche.me" not in line
