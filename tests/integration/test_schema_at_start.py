@@ -53,10 +53,13 @@ def test_processes_started_together_on_an_empty_postgresql_migrate_it_once(postg
     assert versions == [head_revision(engine)]
 
 
-def test_a_process_that_does_not_migrate_refuses_an_empty_schema_and_changes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["export", "wabas"], ["worker"], ["serve-webhooks"]], ids=" ".join)
+def test_a_process_that_does_not_migrate_refuses_an_empty_schema_and_changes_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
 
-    result = run_cli(url, "export", "wabas", FLEET_AUTO_MIGRATE="0")
+    result = run_cli(url, *command, FLEET_AUTO_MIGRATE="0", META_APP_SECRET="s", META_VERIFY_TOKEN="t")
 
     assert_refused(result, "schema", "(empty)", "FLEET_AUTO_MIGRATE=0", "python -m core db upgrade")
     engine = make_engine(url)
