@@ -63,6 +63,7 @@ STATUS_SEVERITY = AT_RISK_STATUS_URGENCY | {"BANNED": 3}
 WABA_SEVERITY = {"RESTRICTED": 1, "SCHEDULED_FOR_DISABLE": 1, "DISABLED": 2, "BANNED": 3}
 TEMPLATE_SEVERITY = {"PAUSED": 1, "REJECTED": 1, "DISABLED": 2}
 MAX_QUIET_HOURS = 24 * 30
+DIGEST_LINES = 100  # a digest lists this many alerts, then links to the Alerts page (chat apps cap a message)
 MAX_TARGET_LENGTH = 500
 
 _EMAIL = re.compile(r"^[^@\s<>,;:\"]+@[^@\s<>,;:\"]+\.[^@\s<>,;:\"]+$")
@@ -213,5 +214,7 @@ def compose(rule_name: str, lines: list[AlertLine], base_url: str) -> tuple[str,
         text for text in (f"{opened} new" if opened else "", f"{resolved} resolved" if resolved else "") if text
     )
     subject = f"[WABA Fleet] {rule_name}: {counts}"
-    body = "\n".join(f"- {describe(line, base_url)}" for line in lines)
-    return subject, f"Alert rule '{rule_name}': {counts}.\n{body}"
+    listed = [f"- {describe(line, base_url)}" for line in lines[:DIGEST_LINES]]
+    if len(lines) > DIGEST_LINES:
+        listed.append(f"… and {len(lines) - DIGEST_LINES} more: {base_url.rstrip('/')}/alerts")
+    return subject, f"Alert rule '{rule_name}': {counts}.\n" + "\n".join(listed)

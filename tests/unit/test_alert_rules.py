@@ -68,6 +68,15 @@ def test_a_digest_counts_and_lists_every_alert() -> None:
     assert body.count("\n- ") == 4
 
 
+def test_a_long_digest_lists_the_first_alerts_and_links_to_the_rest() -> None:
+    lines = [line(subject=f"number {i}") for i in range(250)]
+
+    _, body = compose("EU quality", lines, "https://fleet.example.com")
+
+    assert body.count("\n- ") == 100
+    assert body.endswith("… and 150 more: https://fleet.example.com/alerts")
+
+
 def test_an_alert_without_a_number_links_to_its_page() -> None:
     template = line(event=AlertEvent.TEMPLATE_PAUSED, e164=None, subject="template spring_sale (en_US)")
 
