@@ -39,6 +39,8 @@ def lock_workspaces_then_wabas(
     if session.get_bind().dialect.name != "postgresql":
         return
     names, waba_ids = sorted(set(workspace_names)), sorted(set(meta_waba_ids))
+    if not names and not waba_ids:
+        return
     workspaces_of_wabas = select(Waba.workspace_id).where(Waba.meta_waba_id.in_(waba_ids))
     session.execute(
         select(Workspace.id)
