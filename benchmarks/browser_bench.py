@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.app_launcher import streamlit_command
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("FLEET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
@@ -97,28 +99,29 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(script: Path, database_url: str, log: Path) -> Iterator[str]:
-    """`streamlit run script` on a free loopback port, as the local admin; yields its address once healthy."""
+def served(command: list[str], workdir: Path, database_url: str, log: Path) -> Iterator[str]:
+    """A Streamlit command (`… run script`) on a free loopback port, as the local admin; yields its address once
+    healthy."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("FLEET_USER", "FLEET_LOCAL_ROLE")}
     env.update(DATABASE_URL=database_url, FLEET_LOCAL_ROLE="admin", PYTHONUNBUFFERED="1")
     secrets = log.with_suffix(".secrets.toml")
     secrets.write_text("")
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets),
+    options = [
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets),
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=script.parent, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            [*command, *options], cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not _healthy(base_url):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{script} did not start:\n{log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(f"{command} did not start:\n{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
         yield base_url
     finally:
@@ -180,9 +183,11 @@ def measure(database_url: str, workdir: Path, runs: int) -> tuple[AppFigures, Ap
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            with served(blank, database_url, workdir / "blank.log") as url:
+            blank_command = [sys.executable, "-m", "streamlit", "run", str(blank)]
+            with served(blank_command, blank.parent, database_url, workdir / "blank.log") as url:
                 floor = browse(browser, url, ["Blank one", "Blank two"], runs)
-            with served(ROOT / "app.py", database_url, workdir / "app.log") as url:
+            # As `python -m core serve-app` starts it.
+            with served(streamlit_command([]), ROOT, database_url, workdir / "app.log") as url:
                 app = browse(browser, url, page_titles(), runs)
         finally:
             browser.close()

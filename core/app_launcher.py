@@ -87,7 +87,8 @@ def merged_secrets(files: Sequence[Path]) -> dict[str, Any]:
 
 
 def streamlit_command(arguments: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *arguments]
+    """`streamlit run app.py`, through a module that imports the app's heavy libraries before the first visitor."""
+    return [sys.executable, "-m", "pages.kit.preloaded_server", "run", str(APP_SCRIPT), *arguments]
 
 
 def exec_streamlit(arguments: Sequence[str]) -> None:
