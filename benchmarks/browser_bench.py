@@ -66,7 +66,12 @@ SHOWN_AT = """title => new Promise(resolve => {
   };
   const observer = new MutationObserver(check);
   if (check()) return;
-  observer.observe(document.documentElement, {subtree: true, childList: true, attributes: true});
+  const watch = () => {  // right after the navigation commits, the document may have no root yet
+    if (document.documentElement) {
+      observer.observe(document.documentElement, {subtree: true, childList: true, attributes: true});
+    } else setTimeout(watch, 5);
+  };
+  watch();
   const frame = () => { if (!check()) requestAnimationFrame(frame); };
   requestAnimationFrame(frame);
 })"""
