@@ -282,7 +282,7 @@ def clean_name(field: str, value: object, *, required: bool = True, max_length: 
         raise InvalidInput(f"Field '{field}' must be text.")
     text = unicodedata.normalize("NFC", value).strip()
     if not text.isascii():
-        text = text.strip(_INVISIBLE_EDGES + " ").strip()
+        text = _trimmed_of_invisible_edges(text)
     if not text and value.strip():
         raise InvalidInput(f"Field '{field}' shows nothing: it holds only invisible characters.")
     if required and not text:
@@ -296,6 +296,15 @@ def clean_name(field: str, value: object, *, required: bool = True, max_length: 
     if problem:
         raise InvalidInput(f"Field '{field}' {problem}.")
     return text
+
+
+def _trimmed_of_invisible_edges(text: str) -> str:
+    """Spaces and zero-width characters off both ends, however they alternate ('\u200b\r\u200b0' → '0')."""
+    while True:
+        trimmed = text.strip().strip(_INVISIBLE_EDGES)
+        if trimmed == text:
+            return text
+        text = trimmed
 
 
 def _unreadable(text: str) -> str | None:
