@@ -325,13 +325,13 @@ class _DotWriter:
                 nodesep='"0.25"',
                 ranksep='"0.7"',
                 fontname='"Helvetica"',
-                fontsize='"12"',
+                fontsize='"16"',
                 labelloc='"t"',
                 label=quote(title, None),
             )
             + ";"
         )
-        self.add('node [shape="box", style="rounded,filled", fontname="Helvetica", fontsize="10", color="#555555"];')
+        self.add('node [shape="box", style="rounded,filled", fontname="Helvetica", fontsize="14", color="#555555"];')
         self.add('edge [color="#777777", arrowsize="0.6"];')
 
     def node(self, node_id: str, **attributes: str) -> None:
@@ -402,6 +402,11 @@ class _DotWriter:
             "cluster_legend",
             label("How to read", "dashed arrow: portfolio connected to workspace", "solid arrow: WABA of workspace"),
         )
+        # One rank: the legend stands as a column beside the fleet rather than a row as wide as six ranks, which
+        # made the whole diagram shrink to fit the page.
+        self.add("subgraph legend_column {")
+        self.depth += 1
+        self.add('graph [rank="same"];')
         previous = ""
         for quality in QUALITY_ORDER:
             node_id = f"legend_{quality.lower()}"
@@ -418,11 +423,13 @@ class _DotWriter:
             previous = node_id
         self.node(
             "legend_risk",
-            label=label(f"{AT_RISK_MARK} status at risk", ", ".join(sorted(model.AT_RISK_STATUS)), limit=None),
+            label=label(f"{AT_RISK_MARK} status at risk", *sorted(model.AT_RISK_STATUS), limit=None),
             fillcolor='"#FFFFFF"',
             style='"filled"',
         )
         self.edge(previous, "legend_risk", style='"invis"')
+        self.depth -= 1
+        self.add("}")
         self.close_cluster()
 
     def text(self) -> str:

@@ -23,7 +23,8 @@ workspaces = list(fleet.workspaces["workspace"])
 portfolio_names = dict(zip(fleet.portfolios["portfolio_id"], fleet.portfolios["portfolio"], strict=True))
 scope_kinds = {"everything": "Everything", "workspace": "One workspace", "portfolio": "One portfolio"}
 
-kind_column, subject_column, archived_column = st.columns([2, 3, 2], vertical_alignment="bottom")
+# Wide enough for the three scope choices on one line.
+kind_column, subject_column, archived_column = st.columns([4, 4, 2], vertical_alignment="bottom")
 kind = kind_column.radio(
     "Scope",
     list(scope_kinds),

@@ -90,3 +90,15 @@ def test_a_one_row_numbers_table_is_as_tall_as_its_row(page: Page, one_number_ap
     box = table.bounding_box()
     assert box is not None
     assert box["height"] < 120, box
+
+
+def test_the_ecosystem_diagram_is_readable_and_its_scope_on_one_line(demo_page: Page):
+    ui.navigate(demo_page, "Ecosystem")
+
+    texts = demo_page.locator('[data-testid="stGraphVizChart"] svg text')
+    expect(texts.first).to_be_visible()
+    heights = sorted(texts.evaluate_all("texts => texts.map(t => t.getBoundingClientRect().height)"))
+    assert heights[len(heights) // 2] >= 10.5, heights[:5]  # drawn at 9 px before
+    choices = demo_page.locator('[data-testid="stRadio"] label').filter(has_text=re.compile("Everything|One "))
+    tops = {round(box["y"]) for box in (choices.nth(i).bounding_box() for i in range(choices.count())) if box}
+    assert len(tops) == 1, tops

@@ -219,7 +219,7 @@ def fleet_with_wabas(sizes: dict[str, int]) -> diagram.Ecosystem:
 def test_each_portfolio_is_a_cluster_that_says_its_wabas_share_access_and_catalogs():
     graph = read_dot(diagram.build_diagram(small_fleet()).dot)
 
-    portfolio_clusters = {k: v for k, v in graph.clusters.items() if k != "cluster_legend"}
+    portfolio_clusters = {k: v for k, v in graph.clusters.items() if k not in ("cluster_legend", "legend_column")}
     assert len(portfolio_clusters) == 2
     for cluster in portfolio_clusters.values():
         assert "Its WABAs share user access and catalogs" in cluster["attrs"]["label"]
@@ -284,7 +284,8 @@ def test_archived_groups_and_wabas_are_hidden_unless_asked_for_then_drawn_dashed
 def test_a_legend_spells_out_each_colour_and_the_at_risk_mark():
     graph = read_dot(diagram.build_diagram(small_fleet()).dot)
 
-    legend = graph.clusters["cluster_legend"]["nodes"]
+    legend = graph.clusters["legend_column"]["nodes"]
+    assert graph.clusters["legend_column"]["attrs"]["rank"] == "same"  # a column beside the fleet, not a wide row
     assert [graph.nodes[n]["label"] for n in legend[:5]] == [f"quality {q}" for q in palette.QUALITY_ORDER]
     assert [graph.nodes[n]["fillcolor"] for n in legend[:5]] == list(palette.QUALITY_COLORS.values())
     assert graph.nodes["legend_risk"]["label"].startswith("⚠ status at risk")
