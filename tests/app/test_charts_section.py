@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import palette
 from core.reads import chart_data
 from core.reads.numbers import NumberFilters, numbers_table
+from core.wording import count
 from tests.app.conftest import TIMEOUT
 from tests.app.ui import exceptions, table
 
@@ -46,12 +47,16 @@ def bar_totals(spec: dict) -> dict[str, int]:
 def test_overview_shows_quality_and_headroom_charts_and_history_on_demand(demo_db, open_page):
     at = open_page("overview.py")
 
-    titles = list(figures(at))
+    shown = [list(figures(at))]
+    for tab in ("Portfolio headroom", "Quality per WABA"):
+        at.session_state["overview_chart_tabs"] = tab
+        shown.append(list(figures(at.run())))
+
     assert exceptions(at) == []
-    assert titles == [
-        "Quality rating per portfolio",
-        "Shared daily limit per sender, by portfolio",
-        "Quality rating per WABA",
+    assert shown == [  # only the open tab's chart is drawn
+        ["Quality rating per portfolio"],
+        ["Shared daily limit per sender, by portfolio"],
+        ["Quality rating per WABA"],
     ]
 
     at.session_state["overview_history_open"] = True
@@ -153,7 +158,7 @@ def test_clicking_a_quality_segment_picks_the_numbers_behind_it(charts_app, demo
 
     expected = numbers.query("waba_id == @waba_id and quality_rating == 'YELLOW'")["phone_e164"]
     assert charts_app.session_state["picked"] == frozenset(expected)
-    assert f"narrow the table to {len(expected)} numbers" in " ".join(c.value for c in charts_app.caption)
+    assert f"narrow the table to {count(len(expected), 'number')}." in " ".join(c.value for c in charts_app.caption)
 
 
 def test_picks_in_two_charts_narrow_to_the_numbers_in_both(charts_app, demo_db):
