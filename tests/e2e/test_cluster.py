@@ -143,6 +143,12 @@ def cluster(identity_provider: str) -> Iterator[Cluster]:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def live_within_s() -> float:
+    """2 s, stretched by how overloaded the machine is (runnable processes per core over 1): the browser and both
+    replicas share its cores with whatever else runs, and a rerun waits its turn."""
+    return LIVE_WITHIN_S * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
 def post_through_nginx(cluster: Cluster, body: bytes) -> httpx.Response:
     headers = {"X-Hub-Signature-256": signature_of(APP_SECRET, body), "Content-Type": "application/json"}
     return _DIRECT.post(f"{cluster.base_url}/webhooks/meta", content=body, headers=headers)
@@ -241,12 +247,12 @@ def test_a_webhook_posted_through_nginx_shows_on_both_replicas_within_two_second
         assert not flagged(row_of(page, "15550783881"))
 
     response = post_through_nginx(cluster, DELIVERY)
-    accepted = time.monotonic()
+    accepted, allowed = time.monotonic(), live_within_s()
     waiting = set(tabs)
     while waiting:
         waiting = {replica for replica in waiting if not flagged(row_of(tabs[replica], "15550783881"))}
         elapsed = time.monotonic() - accepted
-        assert elapsed < LIVE_WITHIN_S or not waiting, f"replicas {sorted(waiting)} not showing it after {elapsed:.1f}s"
+        assert elapsed < allowed or not waiting, f"replicas {sorted(waiting)} not showing it after {elapsed:.1f} s"
         time.sleep(0.05)
 
     assert response.status_code == 200, response.text
@@ -295,6 +301,8 @@ def test_postgresql_stopped_for_seconds_shows_a_clear_message_then_everything_re
         page.wait_for_timeout(250)
     ui.expect_no_exception(page)
     assert "Traceback" not in page.content()
+    assert "database unavailable, retrying" in cluster.log("worker-1")
+    assert "Traceback" not in cluster.log("worker-1")
 
 
 def test_a_killed_replica_leaves_the_other_serving_its_sessions_and_new_visitors(
