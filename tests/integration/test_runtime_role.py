@@ -118,9 +118,26 @@ def test_the_grants_are_printed_for_the_owner_to_run(roles: Roles) -> None:
     assert not any("TRUNCATE" in s and s.startswith("GRANT") for s in statements)
 
 
-def test_sqlite_has_no_roles(sqlite_engine: Engine) -> None:
+@pytest.mark.postgres
+def test_the_command_prints_the_grants_and_applies_them(roles: Roles) -> None:
+    owner_url = roles.owner.url.render_as_string(hide_password=False)
+
+    printed = run_cli(owner_url, "db", "grant-runtime", roles.role)
+    applied = run_cli(owner_url, "db", "grant-runtime", roles.role, "--apply")
+
+    assert printed.returncode == 0, printed.stderr
+    assert f"GRANT SELECT, INSERT ON audit_log TO {roles.role};" in printed.stdout.splitlines()
+    assert applied.returncode == 0, applied.stderr
+    assert "no UPDATE, DELETE or TRUNCATE of the history" in applied.stdout
+
+
+def test_sqlite_has_no_roles(sqlite_engine: Engine, sqlite_url: str) -> None:
+    result = run_cli(sqlite_url, "db", "grant-runtime", "fleet_app")
+
     with sqlite_engine.connect() as connection, pytest.raises(InvalidInput, match="PostgreSQL"):
         privileges.runtime_grants(connection, "fleet_app")
+    assert result.returncode == 1
+    assert "PostgreSQL" in result.stderr
 
 
 @pytest.mark.postgres
