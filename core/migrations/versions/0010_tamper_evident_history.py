@@ -65,49 +65,52 @@ def _postgresql_refusal(name: str, timing: str, table: str, level: str = "ROW", 
     return f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH {level} {when} EXECUTE FUNCTION fleet_refuse_change()"
 
 
+SNAPSHOT_UPDATE = f"BEFORE UPDATE OF {', '.join(RECORDED_SNAPSHOT_COLUMNS)}"
+E164_UPDATE = "BEFORE UPDATE OF e164"
+
+
 def guards(postgresql: bool) -> dict[tuple[str, str], str]:
     """(table, trigger) → its CREATE statement, for the guards this revision adds."""
-    snapshot_update = f"BEFORE UPDATE OF {', '.join(RECORDED_SNAPSHOT_COLUMNS)}"
-    e164_update = "BEFORE UPDATE OF e164"
-    if postgresql:
-        statements = {
-            (SNAPSHOTS, f"{SNAPSHOTS}_no_update"): _postgresql_refusal(
-                f"{SNAPSHOTS}_no_update", snapshot_update, SNAPSHOTS
-            ),
-            ("phone_numbers", "phone_numbers_e164_fixed"): _postgresql_refusal(
-                "phone_numbers_e164_fixed",
-                e164_update,
-                "phone_numbers",
-                when="WHEN (OLD.e164 IS DISTINCT FROM NEW.e164)",
-            ),
-        }
-        for table in HEADS:
-            statements[(table, f"{table}_no_delete")] = _postgresql_refusal(
-                f"{table}_no_delete", "BEFORE DELETE", table
-            )
-        for table in HISTORY_TABLES:
-            statements[(table, f"{table}_no_truncate")] = _postgresql_refusal(
-                f"{table}_no_truncate", "BEFORE TRUNCATE", table, level="STATEMENT"
-            )
-        return statements
+    return _postgresql_guards() if postgresql else _sqlite_guards()
+
+
+def _postgresql_guards() -> dict[tuple[str, str], str]:
+    statements = {
+        (SNAPSHOTS, f"{SNAPSHOTS}_no_update"): _postgresql_refusal(
+            f"{SNAPSHOTS}_no_update", SNAPSHOT_UPDATE, SNAPSHOTS
+        ),
+        ("phone_numbers", "phone_numbers_e164_fixed"): _postgresql_refusal(
+            "phone_numbers_e164_fixed", E164_UPDATE, "phone_numbers", when="WHEN (OLD.e164 IS DISTINCT FROM NEW.e164)"
+        ),
+    }
+    for table in HEADS:
+        statements[(table, f"{table}_no_delete")] = _postgresql_refusal(f"{table}_no_delete", "BEFORE DELETE", table)
+    for table in HISTORY_TABLES:
+        statements[(table, f"{table}_no_truncate")] = _postgresql_refusal(
+            f"{table}_no_truncate", "BEFORE TRUNCATE", table, level="STATEMENT"
+        )
+    return statements
+
+
+def _sqlite_guards() -> dict[tuple[str, str], str]:
+    recorded = REFUSED.format(op="UPDATE of a recorded value", table=SNAPSHOTS)
+    e164 = REFUSED.format(op="UPDATE of e164", table="phone_numbers")
     statements = {
         (SNAPSHOTS, f"{SNAPSHOTS}_no_update"): _sqlite_refusal(
-            f"{SNAPSHOTS}_no_update",
-            snapshot_update,
-            SNAPSHOTS,
-            REFUSED.format(op="UPDATE of a recorded value", table=SNAPSHOTS),
+            f"{SNAPSHOTS}_no_update", SNAPSHOT_UPDATE, SNAPSHOTS, recorded
         ),
         ("phone_numbers", "phone_numbers_e164_fixed"): _sqlite_refusal(
             "phone_numbers_e164_fixed",
-            e164_update,
+            E164_UPDATE,
             "phone_numbers",
-            REFUSED.format(op="UPDATE of e164", table="phone_numbers"),
+            e164,
             when="FOR EACH ROW WHEN NEW.e164 IS NOT OLD.e164",
         ),
     }
     for table in HEADS:
+        refused = REFUSED.format(op="DELETE", table=table)
         statements[(table, f"{table}_no_delete")] = _sqlite_refusal(
-            f"{table}_no_delete", "BEFORE DELETE", table, REFUSED.format(op="DELETE", table=table)
+            f"{table}_no_delete", "BEFORE DELETE", table, refused
         )
     return statements
 
