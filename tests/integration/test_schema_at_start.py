@@ -1,5 +1,6 @@
-"""Migrations at a process's start: processes starting together on an empty PostgreSQL migrate it once, under the
-migration lock; a process configured not to migrate (FLEET_AUTO_MIGRATE=0) refuses an older schema."""
+"""Migrations at a process's start: processes starting together on an empty database migrate it once, under the
+migration lock (PostgreSQL: an advisory lock; SQLite: its write lock); a process configured not to migrate
+(FLEET_AUTO_MIGRATE=0) refuses an older schema."""
 
 from __future__ import annotations
 
@@ -30,12 +31,19 @@ def _upgrade_at_the_same_moment(url: str, start: Any, outcomes: Any) -> None:
         engine.dispose()
 
 
-@pytest.mark.postgres
-def test_processes_started_together_on_an_empty_postgresql_migrate_it_once(postgres_url: str) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'fleet.db'}"
+
+
+def test_processes_started_together_on_an_empty_database_migrate_it_once(empty_database_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(PROCESSES), context.Queue()
     processes = [
-        context.Process(target=_upgrade_at_the_same_moment, args=(postgres_url, start, results))
+        context.Process(target=_upgrade_at_the_same_moment, args=(empty_database_url, start, results))
         for _ in range(PROCESSES)
     ]
 
@@ -46,7 +54,7 @@ def test_processes_started_together_on_an_empty_postgresql_migrate_it_once(postg
         process.join(timeout=30)
 
     assert sorted(outcomes) == ["found it done"] * (PROCESSES - 1) + ["migrated"], outcomes
-    engine = make_engine(postgres_url)
+    engine = make_engine(empty_database_url)
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     engine.dispose()
