@@ -138,9 +138,20 @@ def cluster(identity_provider: str) -> Iterator[Cluster]:
         database_url = (run_dir / "database_url").read_text().strip()
         yield Cluster(run_dir, started.base_url, database_url, environment)
     finally:
+        started_pids = [int(f.read_text()) for f in (run_dir / "pids").glob("*.pid") if f.read_text().strip()]
         stopped = started.script("stop")
         assert stopped.returncode == 0, stopped.stderr
+        assert [pid for pid in started_pids if _is_alive(pid)] == [], "cluster.sh stop left processes running"
+        assert not (run_dir / "pgdata" / "postmaster.pid").exists(), "cluster.sh stop left PostgreSQL running"
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def live_within_s() -> float:
