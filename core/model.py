@@ -534,10 +534,12 @@ def ensure_number_is_new(e164: str, existing_group: str | None, existing_group_a
     if existing_group is None:
         return
     if existing_group_active:
-        raise NumberAlreadyExists(f"Phone number {e164} is already in use by subscription group '{existing_group}'.")
+        raise NumberAlreadyExists(
+            f"Phone number {format_international(e164)} is already in use by subscription group '{existing_group}'."
+        )
     raise NumberAlreadyExists(
-        f"Phone number {e164} already exists (its subscription group '{existing_group}' is archived); "
-        "re-attach it to a new group instead of adding it again."
+        f"Phone number {format_international(e164)} already exists (its subscription group '{existing_group}' is "
+        "archived); re-attach it to a new group instead of adding it again."
     )
 
 
@@ -545,7 +547,8 @@ def ensure_number_unbound(e164: str, active_group: str | None) -> None:
     """A number is in at most one active subscription group."""
     if active_group is not None:
         raise NumberAlreadyInActiveGroup(
-            f"Phone number {e164} is already bound to active subscription group '{active_group}'; archive it first."
+            f"Phone number {format_international(e164)} is already bound to active subscription group "
+            f"'{active_group}'; archive it first."
         )
 
 

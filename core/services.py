@@ -471,7 +471,7 @@ def reattach_number(
         waba = _lock_active_waba(session, meta_waba_id)
         number = find_number(session, e164)
         if number is None:
-            raise NotFound(f"Phone number {e164} is not in the system; add it instead.")
+            raise NotFound(f"Phone number {model.format_international(e164)} is not in the system; add it instead.")
         active = active_group_of(session, number.id)
         model.ensure_number_unbound(e164, active.name if active else None)
         model.ensure_can_add_number(waba.name, count_active_groups(session, waba.id))
@@ -546,11 +546,13 @@ def archive_group(
     with write_session(engine, actor) as session:
         number = find_number(session, e164)
         if number is None:
-            raise NotFound(f"Phone number {e164} is not in the system.")
+            raise NotFound(f"Phone number {model.format_international(e164)} is not in the system.")
         # Locked: a concurrent archive waits, then finds the group archived (PostgreSQL re-checks the WHERE).
         group = active_group_of(session, number.id, lock=True)
         if group is None:
-            raise NotFound(f"Phone number {e164} has no active subscription group to archive.")
+            raise NotFound(
+                f"Phone number {model.format_international(e164)} has no active subscription group to archive."
+            )
         waba = session.get_one(Waba, group.waba_id)
         group.state, group.archived_at = GroupState.ARCHIVED.value, now
         before = {"group": group.name, "state": "active"}
@@ -596,7 +598,7 @@ def update_number_health(
     with write_session(engine, actor) as session:
         number = find_number(session, e164)
         if number is None:
-            raise NotFound(f"Phone number {e164} is not in the system.")
+            raise NotFound(f"Phone number {model.format_international(e164)} is not in the system.")
         return apply_number_changes(session, actor, number, changes, now=now, source=source)
 
 

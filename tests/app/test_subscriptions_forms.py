@@ -80,7 +80,8 @@ def test_number_present_in_another_format_is_refused(empty_db, open_page):
 
     fill_add_number_form(at, waba_id, "FR Again", "0033 6 12 34 56 78")
 
-    assert texts(at.error) == ["Phone number +33612345678 is already in use by subscription group 'FR Promotions'."]
+    in_use = "Phone number +33 6 12 34 56 78 is already in use by subscription group 'FR Promotions'."
+    assert texts(at.error) == [in_use]
     assert len(groups_table(empty_db)) == 1
 
 

@@ -125,7 +125,7 @@ def test_admin_builds_a_fleet_from_an_empty_database_then_exports_and_archives_a
     expect_refused_keeping_input(
         page,
         add,
-        f"Phone number {FRENCH_E164} is already in use by subscription group '{FRENCH_GROUP}'.",
+        f"Phone number {FRENCH_INTERNATIONAL} is already in use by subscription group '{FRENCH_GROUP}'.",
         group="FR Duplicate",
         phone="0033 6 12 34 56 78",
         country="International (+…)",

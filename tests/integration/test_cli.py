@@ -18,6 +18,7 @@ from core import services
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 from core.migrate import upgrade
+from core.model import format_international
 from core.reads.accounts import is_empty
 from core.reads.audit import audit_table
 from core.reads.numbers import numbers_table
@@ -90,7 +91,7 @@ def test_a_fleet_is_built_exported_and_checked_from_the_command_line(database_ur
     check = run_cli(database_url, "check")
 
     assert archived.returncode == 0
-    assert "+33698765432" in archived.stdout
+    assert "+33 6 98 76 54 32" in archived.stdout
     assert "Meta Business Manager" in archived.stdout
     assert as_csv.returncode == 0
     assert as_csv.stdout.splitlines()[0] == EXPORT_HEADER
@@ -137,7 +138,7 @@ def test_a_rule_violation_exits_1_with_one_error_line(database_url: str, cli_eng
 
     result = run_cli(database_url, "number", "add", "--waba", waba_id, "--group", "Again", "--phone", existing)
 
-    assert_refused(result, existing, "already in use")
+    assert_refused(result, format_international(existing), "already in use")
     assert len(numbers_table(cli_engine)) == 1
 
 
