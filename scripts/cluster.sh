@@ -59,7 +59,6 @@ database_url() {
 # Secrets every process of the cluster shares, generated once and kept in the run directory.
 cluster_env() {
   if [ ! -f "$RUN_DIR/cluster.env" ]; then
-    local token
     token() { "$PYTHON" -c 'import secrets; print(secrets.token_hex(32))'; }
     umask 077
     {
