@@ -104,7 +104,8 @@ def downgrade() -> None:
     op.drop_table("account_alerts")
     op.drop_index("ix_sync_runs_waba_started", table_name="sync_runs")
     op.drop_table("sync_runs")
+    # Each column is dropped in place (SQLite 3.35+ too): a rebuilt table would lose its triggers, and dropping a
+    # table that others reference fails while foreign keys are enforced.
     for table, columns in _NEW_COLUMNS.items():
         for column in reversed(columns):
-            with op.batch_alter_table(table) as batch:
-                batch.drop_column(column.name)
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column.name}")
