@@ -89,7 +89,7 @@ def violations_in(connection: Connection) -> list[str]:
     return violations
 
 
-# The tables whose rows are history, and the triggers that keep them (migrations 0001, 0005 and 0010).
+# The tables whose rows are history, and the triggers that keep them (migrations 0001, 0005, 0010 to 0013).
 HISTORY_TABLES = (
     "workspaces",
     "portfolios",
@@ -103,6 +103,15 @@ HISTORY_TABLES = (
     "field_event_times",
     "audit_chain_head",
     "history_chain_heads",
+    "sync_runs",
+    "account_alerts",
+    "alert_rules",
+    "alert_rule_states",
+    "alert_baselines",
+    "alert_messages",
+    "alerts",
+    "alert_acknowledgements",
+    "alert_delivery_attempts",
 )
 GUARDS = (
     *((table, f"{table}_no_delete") for table in HISTORY_TABLES),

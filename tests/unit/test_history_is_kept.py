@@ -6,15 +6,24 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from core import services
+from core import integrity, services
 from core.db import Base
 from tests import builders
 from tests.builders import ADMIN
 from tests.unit.db_state import HISTORY_TABLES, a_fleet_with_one_of_everything, row_counts
 
 
-def test_every_table_but_the_users_roles_is_history() -> None:
-    assert set(HISTORY_TABLES) == set(Base.metadata.tables) - {"users"}
+# The live service's working state: deliveries are pruned after their retention (what they changed stays in the
+# history), leases pass between workers, and the data version is one counter rewritten by every write.
+WORKING_TABLES = {"webhook_deliveries", "webhook_waba_activity", "worker_leases", "data_version"}
+
+
+def test_every_table_but_the_users_roles_and_the_working_state_is_history() -> None:
+    assert set(HISTORY_TABLES) == set(Base.metadata.tables) - {"users"} - WORKING_TABLES
+
+
+def test_the_integrity_check_guards_every_history_table() -> None:
+    assert set(integrity.HISTORY_TABLES) == set(HISTORY_TABLES)
 
 
 @pytest.mark.parametrize("table", HISTORY_TABLES)
