@@ -12,7 +12,6 @@ from tests import builders
 from tests.builders import ADMIN
 from tests.unit.db_state import HISTORY_TABLES, a_fleet_with_one_of_everything, row_counts
 
-
 # The live service's working state: deliveries are pruned after their retention (what they changed stays in the
 # history), leases pass between workers, and the data version is one counter rewritten by every write.
 WORKING_TABLES = {"webhook_deliveries", "webhook_waba_activity", "worker_leases", "data_version"}
