@@ -102,3 +102,30 @@ def test_the_ecosystem_diagram_is_readable_and_its_scope_on_one_line(demo_page: 
     choices = demo_page.locator('[data-testid="stRadio"] label').filter(has_text=re.compile("Everything|One "))
     tops = {round(box["y"]) for box in (choices.nth(i).bounding_box() for i in range(choices.count())) if box}
     assert len(tops) == 1, tops
+
+
+# Every animation frame for a few seconds: how much the workspaces table's canvas holds (a blank canvas encodes short).
+CANVAS_SAMPLER = """() => { window.__drawn = []; const started = performance.now();
+  const sample = () => {
+    const canvas = document.querySelector('.st-key-accounts_workspaces_box [data-testid="stDataFrame"] canvas');
+    window.__drawn.push(canvas ? canvas.toDataURL().length : 0);
+    if (performance.now() - started < 3000) requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+}"""
+
+
+def test_a_table_is_never_drawn_blank_while_a_write_reruns_the_page(page: Page, one_number_app: RunningApp):
+    ui.open_app(page, one_number_app.base_url)
+    ui.navigate(page, "Accounts")
+    add = ui.form(ui.open_tab(page, "Add workspace"), "Add workspace")
+    ui.fill_text(page, "Workspace name", "Zeta Brands", scope=add)
+    page.evaluate(CANVAS_SAMPLER)
+
+    ui.submit_form(page, "Add workspace", scope=add)
+    page.wait_for_timeout(3_200)
+
+    drawn = page.evaluate("window.__drawn")
+    assert len(drawn) > 10
+    assert min(drawn) >= 0.8 * drawn[0], drawn
+    expect(page.locator(".st-key-outcome_add_workspace")).to_contain_text("Workspace 'Zeta Brands' added.")
