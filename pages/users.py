@@ -30,6 +30,7 @@ if users.empty:
 else:
     tables.table(users, "users_table", ["name", "role", "created_at"], {"name": "User", "role": "Role"})
 
+feedback.outcome_here("set_role")
 with st.form("set_role_form", clear_on_submit=False):
     name = st.text_input("User e-mail", key="set_role_name", placeholder="alice@example.com")
     role = st.selectbox("Role", [r.label for r in Role], index=0, key="set_role_role")
@@ -37,4 +38,4 @@ with st.form("set_role_form", clear_on_submit=False):
         with feedback.fleet_errors():
             who = identity.normalize_identity(name)
             services.set_user_role(database.engine(), acting_user.current_actor(), name=who, role=role)
-            feedback.succeed(f"User '{who}' is now {role}.", reset={"set_role_name": ""})
+            feedback.succeed(f"User '{who}' is now {role}.", reset={"set_role_name": ""}, where="set_role")

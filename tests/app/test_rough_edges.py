@@ -76,3 +76,14 @@ def test_a_full_workspace_is_not_offered_beside_one_with_room(empty_db, open_pag
     assert at.selectbox(key="add_waba_workspace").options == ["Americas Retail"]
     assert not at.text_input(key="add_waba_name").disabled
     assert any("EU Brands" in warning and "not offered" in warning for warning in texts(at.warning))
+
+
+def test_a_role_change_is_confirmed_above_its_form_not_only_in_a_toast(demo_db, open_page):
+    at = open_page("users.py")
+
+    at.text_input(key="set_role_name").input("alice@example.com")
+    at.selectbox(key="set_role_role").select("analyst")
+    ui_button(at, "Save role").click().run()
+
+    assert exceptions(at) == []
+    assert texts(at.get_by_key("outcome_set_role").success) == ["User 'alice@example.com' is now analyst."]
