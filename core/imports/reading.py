@@ -221,27 +221,17 @@ def kind_of(value: Any) -> str:
 
 
 def clean_imported_name(field: str, value: object, *, required: bool = True) -> str:
-    """A name coming from a file: `model.clean_name`, and nothing a spreadsheet would run or a page would render
-    as markup, and no invisible direction controls."""
+    """A name people typed into a file (CSV onboarding, a group prefix): the one rule for typed names,
+    `model.clean_name`, as forms and the CLI apply it; outputs neutralise what a spreadsheet or page could misread."""
     if isinstance(value, str):
-        return _clean_imported_text(field, value, required)
-    return _clean_imported_text(field, model.clean_name(field, value, required=required), required)
+        return _clean_typed_text(field, value, required)
+    return model.clean_name(field, value, required=required)
 
 
 @functools.lru_cache(maxsize=65_536)
-def _clean_imported_text(field: str, value: str, required: bool) -> str:
-    # Cached: a listing repeats the same few display names thousands of times.
-    text = model.clean_name(field, value, required=required)
-    preview = text if len(text) <= 40 else text[:40] + "…"
-    if text.startswith(_FORMULA_START):
-        raise InvalidInput(
-            f"Field '{field}' starts with '{text[0]}' and would run as a spreadsheet formula: {preview!r}."
-        )
-    if _MARKUP.search(text):
-        raise InvalidInput(f"Field '{field}' contains markup characters (< or >): {preview!r}.")
-    if _BIDI_CONTROLS.search(text) or any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidInput(f"Field '{field}' contains invisible control characters: {preview!r}.")
-    return text
+def _clean_typed_text(field: str, value: str, required: bool) -> str:
+    # Cached: a file repeats the same few names on every row.
+    return model.clean_name(field, value, required=required)
 
 
 def read_meta_name(field: str, value: object, where: str, warnings: list[Notice]) -> str:

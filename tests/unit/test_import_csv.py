@@ -148,9 +148,9 @@ def test_every_bad_row_is_reported_by_line_and_nothing_is_written(fleet: Engine)
         "line 3: phone +12015550123 is also on line 2.",
         "line 4: workspace 'Lucky Shrubs' does not exist; create it first (python -m core workspace add).",
         "line 5: Phone number '+1 555-078-3881' is not a valid number in +1.",
-        "line 6: Field 'group' starts with '=' and would run as a spreadsheet formula: "
-        "'=HYPERLINK(\"http://evil.example\")'.",
-        "line 7: Field 'display_name' contains markup characters (< or >): '<script>alert(1)</script>'.",
+        "line 6: Field 'group' contains a text-direction control (U+202E) that would show it differently from how "
+        "it is stored.",
+        "line 7: Field 'display_name' shows nothing: it holds only invisible characters.",
         "line 8: Phone number '+33 6 12 34' is impossible: too short.",
     ]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from core import model
 from core.errors import InvalidInput
 from core.imports import csv_onboarding, meta_numbers, webhooks
 from core.imports.reading import check_size, clean_imported_name, decode, parse_json_documents, read_daily_limit
@@ -196,11 +198,6 @@ def test_any_text_is_read_or_refused_as_the_standard_library_would(text: str) ->
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ('=HYPERLINK("http://evil.example","Click")', "would run as a spreadsheet formula"),
-        ("+cmd|' /C calc'!A0", "would run as a spreadsheet formula"),
-        ("@SUM(A1:A9)", "would run as a spreadsheet formula"),
-        ("-2+3", "would run as a spreadsheet formula"),
-        ("<script>alert(1)</script>", "contains markup characters"),
         ("Lucky\x00Shrub", "contains control characters"),
         ("Lucky\x1b[31mShrub", "contains control characters"),
         ("Lucky \u202eburhS", "contains a text-direction control"),
@@ -218,6 +215,28 @@ def test_hostile_names_are_refused_with_the_reason(value: str, reason: str) -> N
 @pytest.mark.parametrize("value", ["Lucky Shrub", "Équipe Paris — ventes", "Lucky Shrub 🌱", "O'Brien & Sons (US)"])
 def test_ordinary_names_pass_unchanged(value: str) -> None:
     assert clean_imported_name("display name", value) == value
+
+
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://evil.example","Click")', "+cmd|' /C calc'!A0", "-2+3", "<script>alert(1)</script>"]
+)
+def test_a_name_a_spreadsheet_or_page_could_misread_is_kept_as_typed(value: str) -> None:
+    assert clean_imported_name("display name", value) == value == model.clean_name("display name", value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(max_size=20))
+def test_a_file_cleans_names_as_forms_and_the_cli_do(value: str) -> None:
+    assert _cleaned_or_refusal(lambda: clean_imported_name("group", value)) == _cleaned_or_refusal(
+        lambda: model.clean_name("group", value)
+    )
+
+
+def _cleaned_or_refusal(clean: Callable[[], str]) -> str:
+    try:
+        return clean()
+    except InvalidInput as refused:
+        return f"refused: {refused}"
 
 
 @pytest.mark.parametrize(
