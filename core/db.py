@@ -48,7 +48,7 @@ from core.errors import (
     NumberAlreadyInActiveGroup,
     RuleViolation,
 )
-from core.model import Actor, Role, ensure_role_still_held
+from core.model import Actor, Role, ensure_role_still_held, format_international
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -692,4 +692,5 @@ def _naming_the_duplicate(message: str, detail: str) -> str:
     key = _DUPLICATE_KEY.search(detail)
     if key is None or key["column"] not in _USER_FACING_KEYS:
         return message
-    return f"{message.removesuffix('.')}: {key['value']}."
+    value = format_international(key["value"]) if key["column"] == "e164" else key["value"]
+    return f"{message.removesuffix('.')}: {value}."

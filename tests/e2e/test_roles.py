@@ -34,7 +34,7 @@ def test_non_admins_get_no_write_form_and_only_analysts_download(
 
     ui.open_app(page, app.base_url)
 
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(f"signed in as local-{role} ({role})")
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(f"you act as local-{role}, with the {role} role")
     assert not ADMIN_ONLY_PAGES & set(ui.navigation_titles(page))
     for title, submit_labels in WRITE_FORMS.items():
         ui.navigate(page, title)
