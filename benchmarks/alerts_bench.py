@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +27,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
+from benchmarks.webhooks_bench import start, stop, wait_until_serving
 from core import alerts, seed
 from core.config import AlertSettings
 from core.db import PhoneNumber, SubscriptionGroup, Waba, make_engine
@@ -91,33 +90,6 @@ def flag(digits: str, waba: str) -> bytes:
         ],
     }
     return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_until_serving(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("the receiver did not start")
 
 
 def measure(database_url: str, deliveries: int, workspaces: int, workdir: Path) -> list[float]:

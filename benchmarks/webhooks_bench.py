@@ -179,15 +179,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(url: str, args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "META_APP_SECRET": SECRET, "META_VERIFY_TOKEN": "benchmark"}
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m core ARGS` in the background, its output appended to LOG."""
     with log.open("ab") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -196,7 +196,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.kill()
 
 
-def _wait_serving(port: int) -> None:
+def wait_until_serving(port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -255,17 +255,18 @@ def measure(database: str, url: str, engine: Engine, workdir: Path, count: int, 
     """Send `count` deliveries to a fresh receiver and worker on the fleet at `url`; wait until all are applied."""
     bodies = deliveries(fleet_of(engine), count)
     port = _free_port()
-    receiver = _start(url, ["serve-webhooks", "--port", str(port)], workdir / "receiver.log")
-    worker = _start(url, ["worker"], workdir / "worker.log")
+    env = {**os.environ, "DATABASE_URL": url, "META_APP_SECRET": SECRET, "META_VERIFY_TOKEN": "benchmark"}
+    receiver = start(["serve-webhooks", "--port", str(port)], env, workdir / "receiver.log")
+    worker = start(["worker"], env, workdir / "worker.log")
     try:
-        _wait_serving(port)
+        wait_until_serving(port)
         started = time.perf_counter()
         latencies, acknowledged, refused = asyncio.run(_send_all(port, bodies, concurrency))
         sent = time.perf_counter() - started
         applied_after = _wait_applied(engine)
     finally:
-        _stop(receiver)
-        _stop(worker)
+        stop(receiver)
+        stop(worker)
     lost, twice = _lost_and_twice(engine, acknowledged)
     latencies.sort()
     return Outcome(

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.config import PROJECT_ROOT
-from core.errors import InvalidInput
+from core.config import PROJECT_ROOT, read_toml
 
 APP_SCRIPT = PROJECT_ROOT / "app.py"
 
@@ -35,16 +33,6 @@ def config_files(home: Path, cwd: Path) -> list[Path]:
     return [home / ".streamlit" / "config.toml", cwd / ".streamlit" / "config.toml"]
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InvalidInput(f"Cannot read {path}: {error}.") from None
-
-
 def effective_option(
     section: str, key: str, arguments: Sequence[str], environ: Mapping[str, str], files: Sequence[Path]
 ) -> Any:
@@ -58,7 +46,7 @@ def effective_option(
         return environ[env_name]
     value = None
     for path in files:
-        found = _toml(path).get(section, {}).get(key)
+        found = read_toml(path).get(section, {}).get(key)
         if found is not None:
             value = found
     return value
@@ -82,7 +70,7 @@ def secrets_files(arguments: Sequence[str], environ: Mapping[str, str], home: Pa
 def merged_secrets(files: Sequence[Path]) -> dict[str, Any]:
     secrets: dict[str, Any] = {}
     for path in files:
-        secrets.update(_toml(path))
+        secrets.update(read_toml(path))
     return secrets
 
 

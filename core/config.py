@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.errors import InvalidInput
 
@@ -85,7 +86,7 @@ def load_webhook_settings(
 ) -> WebhookSettings:
     """The receiver's and worker's settings: environment first, then top-level keys of the secrets file."""
     env = os.environ if environ is None else environ
-    secrets = _secrets(secrets_file)
+    secrets = read_toml(secrets_file)
 
     def setting(name: str, default: str = "") -> str:
         return str(env.get(name) or secrets.get(name) or default)
@@ -101,7 +102,8 @@ def load_webhook_settings(
     )
 
 
-def _secrets(path: Path) -> dict[str, object]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file (the secrets file, Streamlit's config) as a dict; empty when there is none."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -172,7 +174,7 @@ class SyncSettings:
 def load_sync_settings(environ: Mapping[str, str] | None = None, secrets_file: Path = SECRETS_FILE) -> SyncSettings:
     """The pull sync's settings: environment first, then top-level keys of the secrets file."""
     env = os.environ if environ is None else environ
-    secrets = _secrets(secrets_file)
+    secrets = read_toml(secrets_file)
     minutes = str(env.get("META_SYNC_MINUTES") or secrets.get("META_SYNC_MINUTES") or "0").strip()
     if not minutes.isdigit():
         raise InvalidInput(f"META_SYNC_MINUTES must be a whole number of minutes (0: off), got {minutes!r}.")
