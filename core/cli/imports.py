@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from core import imports
 from core.cli.context import Commands, Context
 from core.config import load_settings
-from core.imports import csv_onboarding
+from core.imports import csv_onboarding, webhooks
 from core.imports.reading import read_import_file
 
 LISTING_HELP = """\
@@ -30,13 +31,14 @@ created in its own new subscription group, named after the number (or "PREFIX +E
 whatsapp_business_manager_messaging_limit sets the portfolio's shared limit. Fields Meta leaves out keep their
 stored values; unknown values are stored and reported."""
 
-WEBHOOK_HELP = """\
-FILE holds webhook payloads ({"object": "whatsapp_business_account", "entry": [...]}): one envelope, a JSON array
-of envelopes, or JSON Lines with one envelope per line. Imported fields: phone_number_quality_update,
-phone_number_name_update, account_update, message_template_status_update, message_template_quality_update,
-business_capability_update; others are reported as skipped. Each field keeps the time (entry.time) of the event
-that set it: replays change nothing, older events do not overwrite newer ones (a number's health event is still
-kept in its history)."""
+WEBHOOK_HELP = textwrap.fill(
+    f"""\
+FILE holds webhook payloads ({{"object": "whatsapp_business_account", "entry": [...]}}): one envelope, a JSON array
+of envelopes, or JSON Lines with one envelope per line. Imported fields: {", ".join(webhooks.READERS)}; others are
+reported as skipped. Each field keeps the time (entry.time) of the event that set it: replays change nothing, older
+events do not overwrite newer ones (a number's health event is still kept in its history).""",
+    width=116,
+)
 
 CSV_HELP = f"""\
 FILE is UTF-8 CSV (comma, semicolon or tab) with the header
