@@ -72,7 +72,11 @@ with st.container():
         csv_column, json_column = st.columns(2)
         with csv_column:
             downloads.csv_download(
-                "Download WABAs (CSV)", reads.wabas(), file_name=downloads.export_file_name("wabas"), key="wabas_csv"
+                "Download WABAs (CSV)",
+                reads.wabas(),
+                file_name=downloads.export_file_name("wabas"),
+                key="wabas_csv",
+                rows_key="wabas",
             )
         with json_column:
             downloads.json_download(
@@ -80,6 +84,7 @@ with st.container():
                 reads.wabas(),
                 file_name=downloads.export_file_name("wabas", "json"),
                 key="wabas_json",
+                rows_key="wabas",
             )
 if not admin:
     st.stop()

@@ -35,13 +35,22 @@ counted.caption(
     f"{text.count(len(entries), 'entry', 'entries')} (the newest 5,000 at most: narrow the filters, or export "
     "everything with `python -m core export audit`)."
 )
+rows_key = tables.content_key("audit", actor, object_type, since)
 with csv_col:
     downloads.csv_download(
-        "Download CSV", entries, file_name=downloads.export_file_name("audit"), key="audit_download_csv"
+        "Download CSV",
+        entries,
+        file_name=downloads.export_file_name("audit"),
+        key="audit_download_csv",
+        rows_key=rows_key,
     )
 with json_col:
     downloads.json_download(
-        "Download JSON", entries, file_name=downloads.export_file_name("audit", "json"), key="audit_download_json"
+        "Download JSON",
+        entries,
+        file_name=downloads.export_file_name("audit", "json"),
+        key="audit_download_json",
+        rows_key=rows_key,
     )
 tables.table(
     entries,

@@ -47,6 +47,7 @@ picked = tables.table(
     on_select="rerun",
     selection_mode="single-row",
 )
+rows_key = tables.content_key("templates", chosen)
 csv_column, json_column = st.columns(2)
 with csv_column:
     downloads.csv_download(
@@ -54,6 +55,7 @@ with csv_column:
         reads.templates(waba_ids=tuple(chosen)),
         file_name=downloads.export_file_name("templates"),
         key="templates_csv",
+        rows_key=rows_key,
     )
 with json_column:
     downloads.json_download(
@@ -61,6 +63,7 @@ with json_column:
         reads.templates(waba_ids=tuple(chosen)),
         file_name=downloads.export_file_name("templates", "json"),
         key="templates_json",
+        rows_key=rows_key,
     )
 if picked.selection.rows:
     template = reads.templates(waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]

@@ -73,12 +73,13 @@ def diagram_downloads(dot: str) -> None:
     )
 
 
-def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str, rows_key: str | None = None) -> None:
+    """A JSON download (analysts and admins only); `rows_key` as for `csv_download`."""
     if not can_export():
         return
     st.download_button(
         label,
-        data=to_json_bytes(frame),
+        data=to_json_bytes(frame) if rows_key is None else _json_bytes_of(*read_key(), rows_key, frame),
         file_name=file_name,
         mime="application/json",
         key=key,
@@ -95,3 +96,8 @@ def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> bytes:
 @st.cache_data(show_spinner=False, max_entries=20)
 def _csv_bytes_of(url: str, fresh: str, rows_key: str, columns: tuple[str, ...] | None, _frame: pd.DataFrame) -> bytes:
     return to_csv_bytes(_frame, list(columns) if columns else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _json_bytes_of(url: str, fresh: str, rows_key: str, _frame: pd.DataFrame) -> bytes:
+    return to_json_bytes(_frame)
