@@ -2,12 +2,14 @@
 
 The key is the database's data version, which every committed write raises (`core.db.write_session`), whichever
 process made it: the app, the CLI, an import, the webhook worker. app.py reads it once per rerun; a small fragment
-asks for it every second and reruns the page when it moved, so an open page shows a change by itself.
+asks for it every second and reruns the page when it moved, so an open page shows a change by itself, but not
+sooner than `RERUN_GAP` after the last full rerun: a webhook stream moves the version several times a second.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from time import monotonic
 
 import streamlit as st
 
@@ -16,15 +18,18 @@ from core.db import data_version
 from pages.kit.database import database_url, engine
 
 VERSION_KEY = "data_version_seen"
-NOTED_KEY = "data_version_noted_this_run"
+READ_AT_KEY = "data_version_read_at"  # monotonic() of the last full rerun's read
 FOLLOW_EVERY = timedelta(seconds=1)
+# Between one tick and two: a change waits two ticks (2 s) at most, and a tick that fires a few milliseconds early
+# is not put off to the third.
+RERUN_GAP = timedelta(seconds=1.5)
 
 
 def note_data_version() -> int:
     """Read the data version for this rerun (app.py, before any page reads)."""
     version = data_version(engine())
     st.session_state[VERSION_KEY] = version
-    st.session_state[NOTED_KEY] = True
+    st.session_state[READ_AT_KEY] = monotonic()
     return version
 
 
@@ -39,10 +44,17 @@ def read_key() -> tuple[str, str]:
     return database_url(), freshness()
 
 
+def may_follow(last_read_at: float | None, now: float) -> bool:
+    """Whether the fragment may look for a new version: not within `RERUN_GAP` of the last full rerun (its own, a
+    widget's), which has just read it."""
+    return last_read_at is None or now - last_read_at >= RERUN_GAP.total_seconds()
+
+
 @st.fragment(run_every=FOLLOW_EVERY)
 def follow_data_version() -> None:
-    """Rerun the page when another process changed the data (one small query a second otherwise)."""
-    if st.session_state.pop(NOTED_KEY, False):  # drawn by a full rerun, which has just read the version
+    """Rerun the page when another process changed the data, at most once per `RERUN_GAP` (one small query
+    otherwise)."""
+    if not may_follow(st.session_state.get(READ_AT_KEY), monotonic()):
         return
     try:
         version = data_version(engine())
