@@ -12,10 +12,9 @@ import sys
 PRELOADED = (
     "pandas",
     "pyarrow",
-    "sqlalchemy",
     "plotly.graph_objects",
     "phonenumbers",
-    "core.services",
+    "core.services",  # with the database layer under it
     "core.charts",
     "core.diagram",
     "core.reads.accounts",
