@@ -7,6 +7,8 @@ append-only audit log, no deletes), so a race or a bug cannot slip past the Pyth
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -565,7 +567,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 60000")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -574,6 +576,20 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front, so two cap checks can never interleave.
         mode = "IMMEDIATE" if connection.get_execution_options().get("fleet_write") else "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _switch_to_wal(cursor: Any, *, seconds: float = 60.0) -> None:
+    """Put the file in WAL mode. While a new file is switched by several processes at once, SQLite answers "database
+    is locked" at once rather than waiting out the busy timeout, so the switch is tried again for as long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def is_postgresql(engine: Engine) -> bool:

@@ -86,3 +86,36 @@ def test_db_upgrade_migrates_even_where_processes_do_not_and_then_they_start(tmp
     assert "upgraded from (empty)" in first.stdout
     assert again.stdout.strip() == "Database schema is up to date."
     assert listing.returncode == 0, listing.stderr
+
+
+def _open_for_writing_at_the_same_moment(url: str, start: Any, outcomes: Any) -> None:
+    engine = make_engine(url)  # connects at its first use, right after the barrier
+    start.wait(timeout=60)
+    try:
+        with engine.execution_options(fleet_write=True).begin() as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS opened (process INTEGER)"))
+    except Exception as error:
+        outcomes.put(f"failed: {type(error).__name__}: {error}")
+    else:
+        outcomes.put("opened")
+    finally:
+        engine.dispose()
+
+
+def test_processes_opening_a_new_sqlite_file_together_all_get_in(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+
+    for attempt in range(15):
+        url = f"sqlite:///{tmp_path / f'fleet-{attempt}.db'}"
+        start, results = context.Barrier(6), context.Queue()
+        processes = [
+            context.Process(target=_open_for_writing_at_the_same_moment, args=(url, start, results)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        outcomes += [results.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+
+    assert [outcome for outcome in outcomes if outcome != "opened"] == []
