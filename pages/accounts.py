@@ -26,7 +26,7 @@ with st.container():
             reads.workspaces,
             "accounts_workspaces",
             ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
-            {"wabas": "WABAs (of 10)", "number_headroom": "Free number slots"},
+            {"wabas": f"WABAs (of {model.MAX_WABAS_PER_WORKSPACE})", "number_headroom": "Free number slots"},
         )
         st.subheader("Business portfolios")
         tables.table(
