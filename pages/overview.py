@@ -53,7 +53,9 @@ tables.table(
     ["workspace", "portfolios", "wabas", "active_numbers", "number_capacity", "number_headroom"],
     {
         "wabas": tables.used_of("WABAs used", model.MAX_WABAS_PER_WORKSPACE),
-        "number_capacity": st.column_config.NumberColumn("Number slots", help="20 per active WABA"),
+        "number_capacity": st.column_config.NumberColumn(
+            "Number slots", help=f"{model.MAX_NUMBERS_PER_WABA} per active WABA"
+        ),
         "number_headroom": "Free number slots",
     },
 )
