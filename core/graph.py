@@ -18,6 +18,7 @@ import httpx
 import stamina
 
 from core.errors import FleetError
+from core.imports.reading import one_line
 
 GRAPH_VERSION = "v25.0"
 DEFAULT_GRAPH_URL = f"https://graph.facebook.com/{GRAPH_VERSION}"
@@ -229,7 +230,7 @@ class GraphClient:
 
     def _error(self, response: httpx.Response, error: dict[str, Any]) -> GraphError:
         code = error.get("code") if isinstance(error.get("code"), int) else None
-        text = f"{_one_line(error.get('message')) or 'no message'} (code {code}, HTTP {response.status_code})"
+        text = f"{one_line(error.get('message')) or 'no message'} (code {code}, HTTP {response.status_code})"
         if code in TOKEN_CODES:
             return TokenRefused(
                 f"Meta refused the access token: {text}. It is invalid or expired: create a new system-user token "
@@ -248,11 +249,4 @@ def _error_message(response: httpx.Response) -> str:
     except ValueError:
         return "no JSON answer"
     error = body.get("error") if isinstance(body, dict) else None
-    return _one_line(error.get("message")) if isinstance(error, dict) else "no error message"
-
-
-def _one_line(value: object, limit: int = 300) -> str:
-    if not isinstance(value, str):
-        return ""
-    text = " ".join(value.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(error.get("message")) if isinstance(error, dict) else "no error message"

@@ -149,15 +149,16 @@ def graph_api_error(value: object) -> str | None:
     if not isinstance(value, dict) or not isinstance(value.get("error"), dict) or "data" in value or "entry" in value:
         return None
     error = value["error"]
-    message = _one_line(error.get("message")) or "no message"
+    message = one_line(error.get("message")) or "no message"
     code = error.get("code")
-    details = [_one_line(error.get("type")), f"code {code}" if isinstance(code, int) else ""]
+    details = [one_line(error.get("type")), f"code {code}" if isinstance(code, int) else ""]
     shown = ", ".join(part for part in details if part)
     return message + (f" ({shown})" if shown else "")
 
 
-def _one_line(value: object, limit: int = 300) -> str:
-    """Free text from a file, shown in a message: one line, no control characters, at most `limit` characters."""
+def one_line(value: object, limit: int = 300) -> str:
+    """Foreign free text (a file, a Graph API answer) in a message: one line, no control characters, at most `limit`
+    characters."""
     if not isinstance(value, str):
         return ""
     text = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in value).split())
