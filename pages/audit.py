@@ -6,12 +6,10 @@ from datetime import UTC, datetime, time
 
 import streamlit as st
 
-from pages.kit import acting_user, downloads, reads, shell, tables, text
+from pages.kit import downloads, reads, shell, tables, text
 
 shell.page_header("Audit log", "Every write, newest first: when, who, what action, which object, before and after.")
-if not acting_user.is_admin():
-    st.error("The audit log is for admins.", icon=":material/lock:")
-    st.stop()
+shell.admins_only("The audit log")
 
 choices = reads.audit_options()
 actor_col, type_col, since_col = st.columns(3)

@@ -16,9 +16,7 @@ shell.page_header(
     "Meta's webhooks: the receiver stores each delivery, the worker applies it within seconds. Counts refresh by "
     "themselves.",
 )
-if not acting_user.is_admin():
-    st.error("Live sync is for admins.", icon=":material/lock:")
-    st.stop()
+shell.admins_only("Live sync")
 
 
 @st.fragment(run_every=2)

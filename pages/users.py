@@ -9,9 +9,7 @@ from core.model import Role
 from pages.kit import acting_user, database, feedback, reads, shell, tables
 
 shell.page_header("Users", "Roles: viewers read, analysts also export, admins also change the fleet.")
-if not acting_user.is_admin():
-    st.error("User management is for admins.", icon=":material/lock:")
-    st.stop()
+shell.admins_only("User management")
 
 if not acting_user.auth_enabled():
     st.info(

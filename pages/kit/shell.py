@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from pages.kit import feedback, reads
+from pages.kit import acting_user, feedback, reads
 
 EMPTY_FLEET_MESSAGE = (
     "No workspace yet — an admin adds one in **Accounts** (then a business portfolio, a WhatsApp Business Account "
@@ -75,3 +75,10 @@ def empty_fleet_notice() -> bool:
         return False
     st.info(EMPTY_FLEET_MESSAGE, icon=":material/info:")
     return True
+
+
+def admins_only(what: str) -> None:
+    """Stop an admin page for anyone else (the menu hides it from them, but a link or typed address still opens it)."""
+    if not acting_user.is_admin():
+        st.error(f"{what} is for admins.", icon=":material/lock:")
+        st.stop()
