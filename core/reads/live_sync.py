@@ -35,11 +35,8 @@ def inbox_counts(engine: Engine) -> InboxCounts:
                 func.count(case((pending & (WebhookDelivery.attempts > 0), 1))),
             )
         ).one()
-        oldest = connection.scalar(select(func.min(WebhookDelivery.id)).where(pending))
-        oldest_at = (
-            connection.scalar(select(WebhookDelivery.received_at).where(WebhookDelivery.id == oldest))
-            if oldest is not None
-            else None
+        oldest_at = connection.scalar(
+            select(WebhookDelivery.received_at).where(pending).order_by(WebhookDelivery.id).limit(1)
         )
     received, waiting, applied, failed, retrying = (int(value) for value in row)
     return InboxCounts(received, waiting, applied, failed, retrying, oldest_at)
