@@ -175,10 +175,6 @@ class ImportPlan:
     errors: list[Problem] = field(default_factory=list)
 
     @property
-    def has_errors(self) -> bool:
-        return bool(self.errors)
-
-    @property
     def writes_anything(self) -> bool:
         return any(
             (
