@@ -61,7 +61,6 @@ with st.container():
             {
                 "active_numbers": tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
                 "meta_number_limit": st.column_config.NumberColumn("Meta's limit", help="max_phone_numbers_per_waba"),
-                "state": "State",
                 "ban_state": "Ban",
                 "restrictions": "Restrictions (Meta)",
                 "violation_type": "Violation",

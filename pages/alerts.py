@@ -41,8 +41,6 @@ else:
             "resolved_at": tables.when_column("Resolved"),
             "acknowledged_by": "Acknowledged by",
             "delivery": "Message",
-            "waba": "WABA",
-            "workspace": "Workspace",
         },
     )
     unacknowledged = recent[recent["acknowledged_by"].isna()]
@@ -90,8 +88,6 @@ else:
         {
             "name": "Rule",
             "event": "On",
-            "workspace": "Workspace",
-            "waba": "WABA",
             "threshold": "Threshold",
             "target": "Sent to",
             "quiet_hours": "Quiet hours",

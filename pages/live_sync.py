@@ -64,7 +64,6 @@ if not troubled.empty:
         ["delivery", "state", "attempts", "received_at", "next_attempt_at", "size", "last_error"],
         {
             "delivery": "Delivery",
-            "state": "State",
             "attempts": "Attempts",
             "received_at": tables.when_column("Received", "YYYY-MM-DD HH:mm:ss"),
             "next_attempt_at": tables.when_column("Next attempt", "YYYY-MM-DD HH:mm:ss"),

@@ -127,7 +127,6 @@ def number_detail(phone: str, key: str) -> None:
             reads.templates(waba_ids=(number["waba_id"],)),
             "numbers_detail_templates",
             ["template", "language", "category", "status", "quality_score"],
-            {"template": "Template", "language": "Language", "category": "Category"},
             tags=["quality_score"],
         )
     st.button("Close detail", key="numbers_close_detail", on_click=_close_detail, args=(key,))

@@ -35,9 +35,6 @@ picked = tables.table(
     "templates_table",
     COLUMNS,
     {
-        "template": "Template",
-        "language": "Language",
-        "category": "Category",
         "shared_by_numbers": st.column_config.NumberColumn("Shared by numbers", help="Active numbers of the WABA"),
         "status_reason": st.column_config.TextColumn("Reason", help="Why Meta rejected, paused or disabled it"),
         "status_since": tables.when_column("Status since"),
