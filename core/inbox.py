@@ -1,6 +1,6 @@
 """The webhook inbox: Meta's deliveries stored as received, then applied by workers in arrival order.
 
-The receiver only stores (`store_delivery`); a worker claims the due deliveries (`apply_due`), applies them through
+The receiver only stores (`store_deliveries`); a worker claims the due deliveries (`apply_due`), applies them through
 the webhook import in the same transaction that marks them applied, so a crash at any point leaves each delivery
 either pending or applied, never half. A delivery that fails is retried with backoff, then shown as failed until an
 admin retries it. On PostgreSQL workers skip each other's claimed rows (FOR UPDATE SKIP LOCKED); on SQLite one
