@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -185,7 +185,7 @@ def _only_workspace(engine: Engine, business: str) -> str:
 def _sync_waba(
     engine: Engine, actor: Actor, request: SyncRequest, client: GraphClient, meta_waba_id: str, now: datetime
 ) -> WabaOutcome:
-    started = now
+    started = datetime.now(UTC)
     waiting = _retry_after(engine, meta_waba_id)
     if waiting is not None and waiting > now:
         return WabaOutcome(meta_waba_id, WAITING, f"Meta throttled it; not called before {waiting.isoformat()}.")
@@ -204,7 +204,7 @@ def _sync_waba(
     else:
         outcome = _import(engine, actor, request, meta_waba_id, document, now)
     if not request.dry_run:
-        _record(engine, outcome, started, now)
+        _record(engine, outcome, started, datetime.now(UTC))
     return outcome
 
 
