@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import diagram
-from core.exports import to_csv_bytes, to_json_bytes
+from core.exports import export_bytes, to_csv_bytes, to_json_bytes
 from pages.kit.acting_user import can_export
 from pages.kit.freshness import read_key
 
@@ -33,7 +33,7 @@ def csv_download(
     if not can_export():
         return
     shown = tuple(columns) if columns else None
-    data = _csv_bytes(frame, shown) if rows_key is None else _csv_bytes_of(*read_key(), rows_key, shown, frame)
+    data = _csv_bytes(frame, shown) if rows_key is None else _file_bytes(*read_key(), rows_key, "csv", shown, frame)
     st.download_button(
         label,
         data=data,
@@ -79,7 +79,7 @@ def json_download(label: str, frame: pd.DataFrame, *, file_name: str, key: str, 
         return
     st.download_button(
         label,
-        data=to_json_bytes(frame) if rows_key is None else _json_bytes_of(*read_key(), rows_key, frame),
+        data=to_json_bytes(frame) if rows_key is None else _file_bytes(*read_key(), rows_key, "json", None, frame),
         file_name=file_name,
         mime="application/json",
         key=key,
@@ -93,11 +93,9 @@ def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> bytes:
     return to_csv_bytes(frame, list(columns) if columns else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=20)
-def _csv_bytes_of(url: str, fresh: str, rows_key: str, columns: tuple[str, ...] | None, _frame: pd.DataFrame) -> bytes:
-    return to_csv_bytes(_frame, list(columns) if columns else None)
-
-
-@st.cache_data(show_spinner=False, max_entries=20)
-def _json_bytes_of(url: str, fresh: str, rows_key: str, _frame: pd.DataFrame) -> bytes:
-    return to_json_bytes(_frame)
+@st.cache_data(show_spinner=False, max_entries=40)
+def _file_bytes(
+    url: str, fresh: str, rows_key: str, fmt: str, columns: tuple[str, ...] | None, _frame: pd.DataFrame
+) -> bytes:
+    """The file of the rows `rows_key` names, made once per key, format and database (the frame is not hashed)."""
+    return export_bytes(_frame, fmt, list(columns) if columns else None)
