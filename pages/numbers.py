@@ -10,7 +10,7 @@ from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, health_erro
 from pages.charts_section import chart_selection, render_numbers_charts
 from pages.kit import downloads, filter_state, paging, reads, shell, tables, text
 
-FILTERS = "numbers_filters"
+FILTERS = filter_state.NUMBER_FILTERS
 TABLE = "numbers_table"
 TABLE_COLUMNS = [
     *("phone_international", "display_name", "quality_rating", "status", "health_status", "messaging_limit_tier"),

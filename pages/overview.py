@@ -8,7 +8,7 @@ from core import model
 from core.reads.accounts import waba_capacity
 from core.reads.numbers import health_counts
 from pages.charts_section import render_overview_charts
-from pages.kit import paging, reads, shell, tables
+from pages.kit import filter_state, paging, reads, shell, tables
 
 shell.page_header("Overview", "Capacity, health and the numbers that need attention, across every workspace.")
 if shell.empty_fleet_notice():
@@ -125,5 +125,5 @@ else:
     )
     if picked_portfolio.selection.rows:
         portfolio_id = low_portfolios.iloc[picked_portfolio.selection.rows[0]]["portfolio_id"]
-        st.session_state["numbers_filters"] = {"portfolio_ids": [portfolio_id]}
+        st.session_state[filter_state.NUMBER_FILTERS] = {"portfolio_ids": [portfolio_id]}
         st.switch_page("pages/numbers.py")

@@ -6,6 +6,9 @@ from typing import Any
 
 import streamlit as st
 
+# The Numbers page's filters: other pages open it filtered by putting their values here.
+NUMBER_FILTERS = "numbers_filters"
+
 
 def persisted(
     store: str,
