@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, health_error_lines
 from pages.charts_section import chart_selection, render_numbers_charts
-from pages.kit import downloads, filter_state, paging, reads, shell, tables, text
+from pages.kit import arrow_tables, downloads, filter_state, paging, reads, shell, tables, text
 
 FILTERS = filter_state.NUMBER_FILTERS
 TABLE = "numbers_table"
@@ -38,8 +38,8 @@ if shell.empty_fleet_notice():
     st.stop()
 
 options = reads.filter_options()
-portfolio_names = dict(reads.portfolios()[["portfolio_id", "portfolio"]].itertuples(index=False))
-waba_names = dict(reads.wabas()[["waba_id", "waba"]].itertuples(index=False))
+portfolio_names = dict(zip(*arrow_tables.column_lists(reads.portfolios, "portfolio_id", "portfolio"), strict=True))
+waba_names = dict(zip(*arrow_tables.column_lists(reads.wabas, "waba_id", "waba"), strict=True))
 
 
 def _close_detail(key: str) -> None:
