@@ -22,7 +22,7 @@ st.subheader("Recent alerts")
 if recent.empty:
     st.info("No alert yet. Alerts appear here when a rule's condition becomes true.", icon=":material/info:")
 else:
-    open_count = int(recent["resolved_at"].isna().sum())
+    open_count = reads.open_alert_count()
     st.caption(f"{open_count} open, newest first. A resolved alert says what it was and when it cleared.")
     tables.table(
         recent,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from core.alerts.delivery import DeliveryReport, deliver_due
 from core.alerts.evaluation import EvaluationReport, evaluate
 from core.alerts.manage import acknowledge, add_rule, disable_rule
-from core.alerts.reads import alerts_table, failing_targets, rules_table
+from core.alerts.reads import alerts_table, failing_targets, open_alert_count, rules_table
 from core.alerts.rules import EVENT_DESCRIPTIONS, AlertEvent
 from core.config import AlertSettings
 
@@ -28,6 +28,7 @@ __all__ = [
     "disable_rule",
     "evaluate",
     "failing_targets",
+    "open_alert_count",
     "rules_table",
     "run_pass",
 ]

@@ -89,6 +89,11 @@ def alerts_table(engine: Engine, *, open_only: bool = False, limit: int = 200) -
         return pd.DataFrame(session.execute(query).all(), columns=ALERT_COLUMNS)
 
 
+def open_alert_count(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return session.scalar(select(func.count()).select_from(Alert).where(Alert.resolved_at.is_(None))) or 0
+
+
 def failing_targets(engine: Engine) -> pd.DataFrame:
     """Targets whose latest attempt failed: how many attempts failed since the last success, the last error."""
     failed = case((AlertDeliveryAttempt.outcome == "failed", 1), else_=0)

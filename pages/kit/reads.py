@@ -90,3 +90,4 @@ ecosystem = cached_read(ecosystem_reads.ecosystem, spinner="Reading the fleet…
 alert_rules = cached_read(alert_reads.rules_table)
 alerts = cached_read(alert_reads.alerts_table, entries=ONE_PER_ARGUMENT_SET)
 failing_alert_targets = cached_read(alert_reads.failing_targets)
+open_alert_count = cached_read(alert_reads.open_alert_count)

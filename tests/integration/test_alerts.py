@@ -730,3 +730,16 @@ def test_the_worker_runs_a_pass_after_a_batch_after_a_sync_and_in_its_sweep(
     assert (after_first, after_sync, len(mail.inbox.wait_for(3))) == (1, 2, 3)
     assert sweep.name == "alerts sweep"
     assert sweep.every_seconds == settings.sweep_seconds
+
+
+def test_the_open_count_covers_alerts_past_the_recent_list(
+    sqlite_engine: Engine, mail: MailServer, settings: AlertSettings
+) -> None:
+    fleet = build_fleet(sqlite_engine, numbers=5)
+    rule(fleet, AlertEvent.QUALITY_DROP)
+    fleet.listing(**{f"n{i}": {"quality_rating": "RED"} for i in range(5)})
+
+    run(fleet, settings)
+
+    assert len(alerts.alerts_table(fleet.engine, limit=2)) == 2
+    assert alerts.open_alert_count(fleet.engine) == 5
