@@ -71,6 +71,7 @@ if not troubled.empty:
             "last_error": st.column_config.TextColumn("Error", width="large"),
         },
     )
+    feedback.outcome_here("retry_delivery")
     chosen = st.selectbox("Delivery", troubled["delivery"].tolist(), index=None, key="retry_delivery_id")
     if chosen is not None:
         with st.expander(f"Delivery {chosen} as Meta sent it"):
@@ -79,6 +80,9 @@ if not troubled.empty:
         with feedback.fleet_errors():
             delivery = int(forms.chosen(None if chosen is None else str(chosen), "a delivery"))
             inbox.retry_delivery(database.engine(), acting_user.current_actor(), delivery)
-            feedback.succeed(f"Delivery {delivery} is waiting again; the worker applies it on its next pass.")
+            feedback.succeed(
+                f"Delivery {delivery} is waiting again; the worker applies it on its next pass.", where="retry_delivery"
+            )
 else:
+    feedback.outcome_here("retry_delivery")  # the retry of the last failed delivery is confirmed here
     st.caption("No failed delivery.")

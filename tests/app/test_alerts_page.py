@@ -11,7 +11,7 @@ from core import alerts
 from core.config import AlertSettings
 from core.db import AlertAcknowledgement, PhoneNumber, read_session, write_session
 from tests import builders
-from tests.app.ui import exceptions, shown_text, submit, table
+from tests.app.ui import exceptions, shown_text, submit, table, texts
 from tests.builders import ADMIN
 
 
@@ -83,3 +83,40 @@ def test_a_failing_target_is_shown(demo_db, open_page):
     at = open_page("alerts.py")
 
     assert table(at, "alerts_failing_targets")["target"].tolist() == ["http://127.0.0.1:9/down"]
+
+
+def outcome(at, where: str) -> list[str]:
+    """The success notes drawn in the spot of the form at `where` (not the toast that fades)."""
+    return texts(at.get_by_key(f"outcome_{where}").success)
+
+
+def test_an_added_rule_is_confirmed_in_the_add_rule_expander(demo_db, open_page):
+    at = open_page("alerts.py")
+
+    at.text_input(key="alert_rule_name").input("EU quality")
+    at.text_input(key="alert_rule_target").input("mailto:ops@example.com")
+    submit(at, "Add rule")
+
+    assert outcome(at, "add_alert_rule") == ["Alert rule 'EU quality' added."]
+    add_a_rule = next(expander for expander in at.expander if expander.label == "Add a rule")
+    assert texts(add_a_rule.success) == ["Alert rule 'EU quality' added."]
+
+
+def test_acknowledging_the_last_open_alert_is_confirmed_where_its_form_was(empty_db, open_page):
+    _open_an_alert(empty_db)
+    at = open_page("alerts.py")
+
+    submit(at, "Acknowledge")
+
+    assert outcome(at, "acknowledge_alert") == ["Alert #1 acknowledged."]
+    assert "Acknowledge" not in [button.label for button in at.button]
+
+
+def test_disabling_the_last_enabled_rule_is_confirmed_where_its_form_was(empty_db, open_page):
+    alerts.add_rule(empty_db, ADMIN, name="Quality", event="quality_drop", target="mailto:ops@example.com")
+    at = open_page("alerts.py")
+
+    submit(at, "Disable rule")
+
+    assert outcome(at, "disable_alert_rule") == ["Alert rule 'Quality' is disabled."]
+    assert table(at, "alerts_rules")["enabled"].tolist() == [False]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import inbox
 from core.db import WebhookDelivery
-from tests.app.ui import button, exceptions, shown_text, table
+from tests.app.ui import button, exceptions, shown_text, table, texts
 
 NOW = datetime.now(UTC)
 QUALITY = (
@@ -68,6 +68,9 @@ def test_an_admin_inspects_and_retries_a_failed_delivery(demo_db, open_page):
     with demo_db.connect() as connection:
         assert connection.scalar(select(WebhookDelivery.state).where(WebhookDelivery.id == 2)) == "pending"
     assert metric(at, "Failed") == "0"
+    assert texts(at.get_by_key("outcome_retry_delivery").success) == [
+        "Delivery 2 is waiting again; the worker applies it on its next pass."
+    ]
 
 
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
