@@ -5,7 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model, services
-from pages.kit import acting_user, arrow_tables, database, downloads, feedback, forms, reads, shell, tables, text
+from pages.kit import (
+    acting_user,
+    arrow_tables,
+    database,
+    downloads,
+    feedback,
+    forms,
+    paging,
+    reads,
+    shell,
+    tables,
+    text,
+)
 
 shell.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
 admin = acting_user.is_admin()
@@ -51,13 +63,17 @@ with st.container():
             {"portfolio": "Connected portfolio", "connected_at": tables.when_column("Connected", "YYYY-MM-DD")},
         )
         st.subheader("WhatsApp Business Accounts")
+        waba_columns = [
+            *("workspace", "waba", "waba_id", "portfolio", "active_numbers", "meta_number_limit", "templates"),
+            *("status", "state", "ban_state", "restrictions", "violation_type", "last_sync", "last_sync_outcome"),
+        ]
+        waba_page = paging.page_of_long_table(
+            arrow_tables.shown(reads.wabas, waba_columns), "accounts_wabas_page", "wabas"
+        )
         tables.table(
-            reads.wabas,
+            waba_page.rows,
             "accounts_wabas",
-            [
-                *("workspace", "waba", "waba_id", "portfolio", "active_numbers", "meta_number_limit", "templates"),
-                *("status", "state", "ban_state", "restrictions", "violation_type", "last_sync", "last_sync_outcome"),
-            ],
+            waba_columns,
             {
                 "active_numbers": tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
                 "meta_number_limit": st.column_config.NumberColumn("Meta's limit", help="max_phone_numbers_per_waba"),

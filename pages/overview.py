@@ -61,8 +61,9 @@ tables.table(
 )
 
 st.subheader("Capacity per WhatsApp Business Account")
+waba_page = paging.page_of_long_table(wabas, "overview_wabas_page", "wabas")
 tables.table(
-    wabas,
+    waba_page.rows,
     "overview_wabas",
     ["workspace", "waba", "portfolio", "active_numbers", "free_slots", "templates"],
     {

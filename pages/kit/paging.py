@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 TABLE_PAGE_SIZE = 100  # rows a long table sends to the browser at a time
+Rows = TypeVar("Rows", pd.DataFrame, pa.Table)
 
 
 @dataclass(frozen=True)
-class TablePage:
-    rows: pd.DataFrame  # the rows of this page, to draw
+class TablePage(Generic[Rows]):
+    rows: Rows  # the rows of this page, to draw
     number: int  # 1-based
     first: int  # position of its first row in the whole table
 
@@ -23,14 +25,14 @@ class TablePage:
 
 
 def table_page(
-    frame: pd.DataFrame,
+    frame: Rows,
     key: str,
     rows_key: str,
     where: Any,
     *,
     linked_row: int | None = None,
     size: int = TABLE_PAGE_SIZE,
-) -> TablePage:
+) -> TablePage[Rows]:
     """One page of a long table, with its page control drawn in `where`: the browser gets `size` rows, not all.
 
     Other rows (`rows_key` changed: filters, picks) start again on the first page, or on the page of
@@ -42,7 +44,8 @@ def table_page(
     st.session_state[key] = min(max(1, int(st.session_state[key])), pages)
     number = where.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
     first = (number - 1) * size
-    return TablePage(frame.iloc[first : first + size], number, first)
+    rows = frame.slice(first, size) if isinstance(frame, pa.Table) else frame.iloc[first : first + size]
+    return TablePage(rows, number, first)
 
 
 def row_of(frame: pd.DataFrame, column: str, value: object) -> int | None:
@@ -51,3 +54,14 @@ def row_of(frame: pd.DataFrame, column: str, value: object) -> int | None:
         return None
     hits = (frame[column] == value).to_numpy().nonzero()[0]
     return int(hits[0]) if len(hits) else None
+
+
+def page_of_long_table(frame: Rows, key: str, rows_key: str) -> TablePage[Rows]:
+    """The rows to draw of a table that grows with the fleet: all of them when they fit on one page; else one page,
+    with a caption and the page control drawn above the table."""
+    if len(frame) <= TABLE_PAGE_SIZE:
+        return TablePage(frame, 1, 0)
+    counted, page_choice = st.columns([4, 1], vertical_alignment="center")
+    page = table_page(frame, key, rows_key, page_choice)
+    counted.caption(f"{page.described.capitalize()}, of {len(frame):,}.")
+    return page

@@ -90,3 +90,54 @@ def test_a_small_fleet_fits_on_one_page(demo_db, open_page):
 
     assert at.number_input(key="numbers_page").max == 1
     assert "numbers shown" in shown_text(at)
+
+
+@pytest.fixture(scope="module")
+def many_wabas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("many_wabas") / "fleet.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed.seed(engine, seed.synthetic_shape(11, 10, 1, 1))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def many_wabas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many_wabas_file: Path) -> Iterator[Engine]:
+    """110 WABAs in 11 workspaces: two pages of every WABA table."""
+    path = tmp_path / "fleet.db"
+    shutil.copyfile(many_wabas_file, path)
+    yield from _use_database(path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("page", "table_key", "page_key"),
+    [("accounts.py", "accounts_wabas", "accounts_wabas_page"), ("overview.py", "overview_wabas", "overview_wabas_page")],
+)
+def test_a_table_of_every_waba_sends_one_page_at_a_time(many_wabas, open_page, page, table_key, page_key):
+    at = open_page(page)
+    first = table(at, table_key)["waba"].tolist()
+
+    at.number_input(key=page_key).set_value(2).run()
+    second = table(at, table_key)["waba"].tolist()
+
+    assert exceptions(at) == []
+    assert (len(first), len(second)) == (TABLE_PAGE_SIZE, 10)
+    assert not set(first) & set(second)
+    assert f"Rows {TABLE_PAGE_SIZE + 1}–110 shown, of 110." in shown_text(at)
+
+
+def test_the_waba_downloads_hold_every_waba_not_only_the_page(many_wabas, open_page, downloads):
+    at = open_page("accounts.py")
+
+    content = downloads.content(at.download_button(key="wabas_csv").proto.url)
+
+    assert len(list(csv.DictReader(io.StringIO(content.decode("utf-8"))))) == 110
+
+
+@pytest.mark.parametrize("page", ["accounts.py", "overview.py"])
+def test_a_fleet_of_few_wabas_shows_them_without_a_page_control(demo_db, open_page, page):
+    at = open_page(page)
+
+    assert exceptions(at) == []
+    assert not [widget for widget in at.number_input if widget.key and widget.key.endswith("_wabas_page")]
