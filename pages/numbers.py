@@ -6,6 +6,8 @@ from functools import partial
 
 import streamlit as st
 
+from core.model import format_international
+from core.reads.frame import with_international_numbers
 from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, health_error_lines
 from pages.charts_section import chart_selection, render_numbers_charts
 from pages.kit import arrow_tables, downloads, filter_state, paging, reads, shell, tables, text
@@ -100,7 +102,7 @@ def number_detail(phone: str, key: str) -> None:
         st.warning(f"Number {text.literal(phone)} is not in the fleet.")
         return
     number = found.iloc[0]
-    st.subheader(text.literal(f"{number['phone_international']} — {number['display_name'] or 'no display name'}"))
+    st.subheader(text.literal(f"{format_international(phone)} — {number['display_name'] or 'no display name'}"))
     st.caption(
         text.literal(
             f"Subscription group '{number['subscription_group']}' ({number['group_state']}) · WABA {number['waba']} · "
@@ -159,7 +161,7 @@ with download:
         rows_key=rows_key,
     )
 picked = tables.table(
-    page.rows,
+    with_international_numbers(page.rows),
     shown_key,
     TABLE_COLUMNS,
     box=f"{TABLE}_box",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import model
 from core.reads.accounts import waba_capacity
+from core.reads.frame import with_international_numbers
 from core.reads.numbers import health_counts
 from pages.charts_section import render_overview_charts
 from pages.kit import filter_state, paging, reads, shell, tables
@@ -92,7 +93,7 @@ else:
     )
     page = paging.table_page(at_risk, "overview_at_risk_page", "at_risk", page_choice)
     picked = tables.table(
-        page.rows,
+        with_international_numbers(page.rows),
         f"overview_at_risk_p{page.number}",  # a selection is a row position: one table widget per page
         ["phone_international", "display_name", "quality_rating", "status", "reason", "waba", "workspace"],
         {"reason": "Why"},

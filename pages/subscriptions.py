@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import model, services
 from core.reads.accounts import of_wabas, waba_capacity, waba_choices
+from core.reads.frame import with_international_numbers
 from core.reads.phone_regions import phone_regions
 from core.reads.subscriptions import archived_groups, reattach_choices
 from pages.kit import acting_user, database, feedback, forms, paging, reads, shell, tables
@@ -48,7 +49,7 @@ with st.container():
         counted, page_choice = st.columns([4, 1], vertical_alignment="center")
         page = paging.table_page(active, "subscriptions_page", tables.content_key("active", shown_wabas), page_choice)
         counted.caption(f"{page.described.capitalize()}.")
-        tables.table(page.rows, "subscriptions_active", group_columns)
+        tables.table(with_international_numbers(page.rows), "subscriptions_active", group_columns)
 
 st.subheader(f"Archived subscription groups ({len(archived)})")
 if archived.empty:
@@ -56,7 +57,7 @@ if archived.empty:
 else:
     reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
     tables.table(
-        archived, "subscriptions_archived", [*group_columns, "archived_at", "reattachable"],
+        with_international_numbers(archived), "subscriptions_archived", [*group_columns, "archived_at", "reattachable"],
         {"reattachable": reattach_label},
     )  # fmt: skip
 
@@ -116,7 +117,7 @@ with add_tab:
 with archive_tab:
     feedback.outcome_here("archive_group")
     with st.form("archive_group_form", clear_on_submit=False):
-        listed = active if len(active) <= MAX_LISTED_GROUPS else active.iloc[:0]
+        listed = with_international_numbers(active if len(active) <= MAX_LISTED_GROUPS else active.iloc[:0])
         labels = listed["subscription_group"] + " — " + listed["phone_international"] + " (" + listed["waba"] + ")"
         group_labels = dict(zip(listed["phone_e164"].tolist(), labels.tolist(), strict=True))
         if len(listed) < len(active):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.reads.frame import with_international_numbers
 from core.reads.numbers import NumberFilters
 from pages.kit import arrow_tables, downloads, reads, shell, tables, text
 
@@ -67,7 +68,7 @@ if picked.selection.rows:
     st.subheader(text.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
     numbers = reads.numbers(filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
     tables.table(
-        numbers,
+        with_international_numbers(numbers),
         "templates_numbers",
         [
             "phone_international",

@@ -169,7 +169,6 @@ def _escape_like(text: str) -> str:
 def numbers_table(engine: Engine, filters: NumberFilters | None = None) -> pd.DataFrame:
     """One row per number with its workspace, portfolio, WABA, current group and health fields."""
     frame = read_frame(engine, numbers_query(filters))
-    frame["phone_international"] = frame["phone_e164"].map(model.format_international)
     # model.is_number_at_risk, for a whole column at once
     frame["at_risk"] = frame["quality_rating"].isin(model.AT_RISK_QUALITY) | frame["status"].isin(model.AT_RISK_STATUS)
     frame["unknown_values"] = unknown_values(frame)

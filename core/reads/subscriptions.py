@@ -31,9 +31,7 @@ def groups_table(engine: Engine, *, state: str | None = None) -> pd.DataFrame:
     )
     if state:
         query = query.where(SubscriptionGroup.state == state)
-    frame = read_frame(engine, query)
-    frame["phone_international"] = frame["phone_e164"].map(model.format_international)
-    return frame
+    return read_frame(engine, query)
 
 
 def reattachable_numbers(engine: Engine) -> pd.DataFrame:

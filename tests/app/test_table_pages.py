@@ -112,7 +112,10 @@ def many_wabas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many_wabas_file:
 
 @pytest.mark.parametrize(
     ("page", "table_key", "page_key"),
-    [("accounts.py", "accounts_wabas", "accounts_wabas_page"), ("overview.py", "overview_wabas", "overview_wabas_page")],
+    [
+        ("accounts.py", "accounts_wabas", "accounts_wabas_page"),
+        ("overview.py", "overview_wabas", "overview_wabas_page"),
+    ],
 )
 def test_a_table_of_every_waba_sends_one_page_at_a_time(many_wabas, open_page, page, table_key, page_key):
     at = open_page(page)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
 from core import services
 from core.reads.accounts import connections_table, is_empty, portfolios_table, wabas_table, workspaces_summary
 from core.reads.audit import audit_table
+from core.reads.frame import with_international_numbers
 from core.reads.history import number_history
 from core.reads.numbers import NUMBER_EXPORT_COLUMNS, NumberFilters, filter_options, numbers_table
 from core.reads.subscriptions import groups_table, reattachable_numbers
@@ -92,7 +94,6 @@ def test_the_numbers_table_has_one_row_per_number_with_its_place_and_health(engi
         "TIER_1K",
         True,
     )
-    assert paris["phone_international"] == "+33 6 12 34 56 78"
     assert paris["updated_at"] == DAY + timedelta(days=1)
     assert rows[LYON]["group_state"] == "archived"
     assert not rows[NEW_YORK]["at_risk"]
@@ -210,3 +211,12 @@ def test_filter_options_and_emptiness(engine: Engine) -> None:
     assert not is_empty(engine)
     assert options["workspaces"] == ["Americas Retail", "EU Brands"]
     assert set(options["qualities"]) == {"GREEN", "NA", "YELLOW"}
+
+
+def test_numbers_are_formatted_for_display_only_on_the_rows_drawn():
+    rows = pd.DataFrame({"phone_e164": ["+33612345678", "+16315551234"], "display_name": ["Paris", "NY"]})
+
+    shown = with_international_numbers(rows.iloc[:1])
+
+    assert shown["phone_international"].tolist() == ["+33 6 12 34 56 78"]
+    assert "phone_international" not in rows
