@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from core import alerts as alert_reads
@@ -74,7 +75,17 @@ connections = cached_read(accounts.connections_table)
 wabas = cached_read(accounts.wabas_table)
 low_limit_portfolios = derived_read(accounts.low_limit_portfolios, portfolios)
 
-numbers = cached_read(number_reads.numbers_table, entries=ONE_PER_ARGUMENT_SET)
+_numbers_read = cached_read(number_reads.numbers_table, entries=ONE_PER_ARGUMENT_SET)
+
+
+def numbers(filters: number_reads.NumberFilters | None = None) -> pd.DataFrame:
+    """The numbers table narrowed by `filters`; filters that narrow nothing share the one read of the whole fleet
+    (Overview's, and the Numbers page's before any filter is set)."""
+    if filters is None or filters == number_reads.NumberFilters():
+        return _numbers_read()
+    return _numbers_read(filters=filters)
+
+
 filter_options = cached_read(number_reads.filter_options)
 fleet_size = cached_read(number_reads.fleet_size)
 at_risk = derived_read(number_reads.at_risk_numbers, numbers)

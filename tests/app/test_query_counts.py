@@ -145,3 +145,28 @@ def test_the_count_would_catch_a_query_per_waba(demo_db, double_demo_db, monkeyp
 
     assert len(on_demo) > max(MAX_STATEMENTS.values())
     assert len(on_double) > len(on_demo)
+
+
+def numbers_reads_of(statements: list[str]) -> list[str]:
+    """The statements that read the numbers table itself (one row per number, with its group and WABA)."""
+    return [s for s in statements if "phone_numbers.e164 AS phone_e164" in s and "subscription_groups" in s]
+
+
+def test_the_unfiltered_numbers_page_shares_the_overviews_read_of_the_fleet(demo_db, open_page):
+    at = open_page("overview.py")
+    st.cache_data.clear()
+    on_overview = statements_of_a_render(at)
+    recorded: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        recorded.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        at.switch_page("pages/numbers.py").run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert exceptions(at) == []
+    assert len(numbers_reads_of(on_overview)) == 1
+    assert numbers_reads_of(recorded) == []
