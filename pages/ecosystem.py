@@ -22,6 +22,19 @@ suggested = diagram.default_scope(fleet)
 workspaces = list(fleet.workspaces["workspace"])
 portfolio_names = dict(zip(fleet.portfolios["portfolio_id"], fleet.portfolios["portfolio"], strict=True))
 scope_kinds = {"everything": "Everything", "workspace": "One workspace", "portfolio": "One portfolio"}
+FIT_WIDTH = 100
+ZOOMS = {FIT_WIDTH: "Fit width", 150: "150 %", 200: "200 %", 300: "300 %"}  # % of the page's width
+ZOOMED_FRAME_HEIGHT = 700  # pixels: both scroll bars of a zoomed diagram stay in view
+
+
+def zoom_style(percent: int) -> str:
+    """The diagram drawn at `percent` of the frame's width, scrolling inside it (Streamlit keeps every element
+    within its parent's width, so only a style rule widens it); fullscreen still fits it to the screen."""
+    drawing = (
+        '.st-key-ecosystem_zoomed:not(:has([aria-label="Close fullscreen"])) [data-testid="stGraphVizChart"] > svg'
+    )
+    return f"<style>{drawing} {{ width: {percent}%; max-width: none; }}</style>"
+
 
 # Wide enough for the three scope choices on one line.
 kind_column, subject_column, archived_column = st.columns([4, 4, 2], vertical_alignment="bottom")
@@ -70,7 +83,8 @@ expanded = st.multiselect(
 )
 drawn = diagram.build_diagram(fleet, scope, show_archived=show_archived, expanded=expanded) if expanded else plan
 counts = drawn.counts
-st.caption(
+counts_column, zoom_column = st.columns([3, 2], vertical_alignment="bottom")
+counts_column.caption(
     " · ".join(
         [
             count(counts["workspaces"], "workspace"),
@@ -81,7 +95,22 @@ st.caption(
         ]
     )
 )
-st.graphviz_chart(drawn.dot, width="stretch")
+zoom = zoom_column.segmented_control(
+    "Zoom",
+    list(ZOOMS),
+    format_func=ZOOMS.__getitem__,
+    default=FIT_WIDTH,
+    required=True,
+    key="ecosystem_zoom",
+    persist_state="session",
+    help="Draws the diagram wider than the page, to read its text; it then scrolls inside its own frame.",
+)
+if zoom == FIT_WIDTH:
+    st.graphviz_chart(drawn.dot, width="stretch")
+else:
+    with st.container(height=ZOOMED_FRAME_HEIGHT, border=False, key="ecosystem_zoomed"):
+        st.html(zoom_style(zoom))
+        st.graphviz_chart(drawn.dot, width="stretch")
 st.caption(
     "Number colours: "
     + " · ".join(quality_label(quality) for quality in QUALITY_ORDER)

@@ -129,3 +129,34 @@ def test_an_empty_fleet_says_where_to_start_and_draws_nothing(empty_db, open_pag
 
     assert "No workspace yet" in shown_text(at)
     assert len(at.get("graphviz_chart")) == 0
+
+
+def zoom_styles(at) -> list[str]:
+    """The style rules sent to widen the diagram (none at Fit width)."""
+    return [html.proto.body for html in at.get("html")]
+
+
+def test_a_zoom_draws_the_diagram_at_that_share_of_the_width_and_stays_chosen(demo_db, open_page):
+    at = open_page("ecosystem.py")
+    fitted = dot_of(at)
+    assert at.button_group(key="ecosystem_zoom").value == 100
+    assert zoom_styles(at) == []
+
+    at.button_group(key="ecosystem_zoom").set_value(200).run()
+    at.checkbox(key="ecosystem_show_archived").check().run()
+
+    assert exceptions(at) == []
+    [style] = zoom_styles(at)
+    assert "width: 200%; max-width: none;" in style
+    assert at.button_group(key="ecosystem_zoom").value == 200
+    assert at.get_by_key("ecosystem_zoomed").get("graphviz_chart")[0].proto.spec == dot_of(at) != fitted
+
+
+def test_fit_width_draws_the_diagram_at_the_page_width_again(demo_db, open_page):
+    at = open_page("ecosystem.py")
+    at.button_group(key="ecosystem_zoom").set_value(300).run()
+
+    at.button_group(key="ecosystem_zoom").set_value(100).run()
+
+    assert zoom_styles(at) == []
+    assert len(at.get("graphviz_chart")) == 1
