@@ -50,18 +50,25 @@ def two() -> None:
 st.navigation([st.Page(one, title="Blank one", default=True), st.Page(two, title="Blank two")]).run()
 """
 
-# Resolves with performance.now() (ms since the navigation started) once `title` is the page's title, the script
-# is idle and nothing stale is left: checked on every DOM change and every frame.
+# Resolves with [shown, drawn], performance.now() values (ms since the navigation started): shown once `title` is
+# the page's title, the script is idle and nothing stale is left; drawn once, besides, every Plotly chart on the
+# page has drawn its plot. Checked on every DOM change and every frame.
 SHOWN_AT = """title => new Promise(resolve => {
-  const done = () => {
+  let shownAt = null;
+  const shown = () => {
     const app = document.querySelector('[data-testid="stApp"]');
     const heading = document.querySelector('[data-testid="stMain"] h1');
     return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
       && heading !== null && heading.textContent.trim().startsWith(title)
       && document.querySelector('[data-stale="true"]') === null;
   };
+  const chartsDrawn = () => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .every(chart => chart.querySelector('.main-svg') !== null);
   const check = () => {
-    if (done()) { observer.disconnect(); resolve(performance.now()); return true; }
+    if (shownAt === null && shown()) shownAt = performance.now();
+    if (shownAt !== null && chartsDrawn()) {
+      observer.disconnect(); resolve([shownAt, performance.now()]); return true;
+    }
     return false;
   };
   const observer = new MutationObserver(check);
@@ -79,11 +86,23 @@ SHOWN_AT = """title => new Promise(resolve => {
 
 @dataclass
 class AppFigures:
-    """Seconds per measure of one app: first loads, and per page its first visit and warm visits per run."""
+    """Seconds per measure of one app: first loads, and per page its first visit and warm visits per run; the same
+    until every chart is drawn in `drawn`, keyed "first load", "<page> first" and "<page> warm"."""
 
     first_loads: list[float] = field(default_factory=list)
     first_visits: dict[str, list[float]] = field(default_factory=dict)
     warm_visits: dict[str, list[float]] = field(default_factory=dict)
+    drawn: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, measure: str, shown: float, drawn: float) -> None:
+        kind, _, title = measure.partition(":")
+        if kind == "first load":
+            self.first_loads.append(shown)
+            self.drawn.setdefault("first load", []).append(drawn)
+            return
+        visits = self.first_visits if kind == "first" else self.warm_visits
+        visits.setdefault(title, []).append(shown)
+        self.drawn.setdefault(f"{title} {kind}", []).append(drawn)
 
 
 def _healthy(base_url: str) -> bool:
@@ -137,13 +156,14 @@ def served(command: list[str], workdir: Path, database_url: str, log: Path) -> I
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def _shown_after(page: Any, title: str, started_ms: float) -> float:
-    shown_ms = page.evaluate(SHOWN_AT, title)
-    return (float(shown_ms) - started_ms) / 1000
+def _shown_after(page: Any, title: str, started_ms: float) -> tuple[float, float]:
+    """Seconds from `started_ms` to the page shown, and to its charts drawn as well."""
+    shown_ms, drawn_ms = page.evaluate(SHOWN_AT, title)
+    return (float(shown_ms) - started_ms) / 1000, (float(drawn_ms) - started_ms) / 1000
 
 
-def _click_page(page: Any, title: str) -> float:
-    """Seconds from the sidebar click on `title` to its page shown."""
+def _click_page(page: Any, title: str) -> tuple[float, float]:
+    """Seconds from the sidebar click on `title` to its page shown, and to its charts drawn."""
     more = page.locator('[data-testid="stSidebarNavViewButton"]').filter(has_text="more")
     if more.count():
         more.click()
@@ -161,18 +181,18 @@ def browse(browser: Any, base_url: str, titles: list[str], runs: int) -> AppFigu
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
         page.goto(base_url, wait_until="commit")
-        figures.first_loads.append(_shown_after(page, titles[0], 0.0))
-        for round_ in (figures.first_visits, figures.warm_visits):
+        figures.add("first load", *_shown_after(page, titles[0], 0.0))
+        for kind in ("first", "warm"):  # the next click waits for the charts: each figure is its page's own
             for title in [*titles[1:], titles[0]]:
-                round_.setdefault(title, []).append(_click_page(page, title))
+                figures.add(f"{kind}:{title}", *_click_page(page, title))
         context.close()
     return figures
 
 
 def page_titles() -> list[str]:
-    import logging
+    from streamlit.logger import set_log_level
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)  # the menu's module is imported outside a server here
+    set_log_level("error")  # the menu's module is imported outside a server here: no "No runtime found" warnings
     from pages.kit.shell import PAGES
 
     return [spec.title for spec in PAGES]
