@@ -34,8 +34,11 @@ group_columns = ["workspace", "waba", "subscription_group", "phone_international
 numbers_used = tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
 
 st.subheader("Numbers per WABA")
+per_waba = paging.page_of_long_table(
+    of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba_page", tables.content_key("waba", shown_wabas)
+)
 tables.table(
-    of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba",
+    per_waba.rows, "subscriptions_per_waba",
     ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
 )  # fmt: skip
 
@@ -56,8 +59,12 @@ if archived.empty:
     st.caption("No archived group. Archiving a group frees its slot in the WABA and keeps its history.")
 else:
     reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
+    archived_page = paging.page_of_long_table(
+        archived, "subscriptions_archived_page", tables.content_key("archived", shown_wabas)
+    )
     tables.table(
-        with_international_numbers(archived), "subscriptions_archived", [*group_columns, "archived_at", "reattachable"],
+        with_international_numbers(archived_page.rows), "subscriptions_archived",
+        [*group_columns, "archived_at", "reattachable"],
         {"reattachable": reattach_label},
     )  # fmt: skip
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core import seed
+from core import seed, services
 from core.db import make_engine
 from core.migrate import upgrade
+from core.model import format_international
 from core.reads.numbers import numbers_table
 from pages.kit.paging import TABLE_PAGE_SIZE
 from tests.app.conftest import _use_database
 from tests.app.ui import exceptions, shown_text, table
+from tests.builders import ADMIN
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,14 @@ def test_a_small_fleet_fits_on_one_page(demo_db, open_page):
     assert "numbers shown" in shown_text(at)
 
 
+LONG_TABLE_PAGE_CONTROLS = {
+    "accounts_wabas_page",
+    "overview_wabas_page",
+    "subscriptions_per_waba_page",
+    "subscriptions_archived_page",
+}
+
+
 @pytest.fixture(scope="module")
 def many_wabas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("many_wabas") / "fleet.db"
@@ -115,6 +125,7 @@ def many_wabas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many_wabas_file:
     [
         ("accounts.py", "accounts_wabas", "accounts_wabas_page"),
         ("overview.py", "overview_wabas", "overview_wabas_page"),
+        ("subscriptions.py", "subscriptions_per_waba", "subscriptions_per_waba_page"),
     ],
 )
 def test_a_table_of_every_waba_sends_one_page_at_a_time(many_wabas, open_page, page, table_key, page_key):
@@ -138,9 +149,23 @@ def test_the_waba_downloads_hold_every_waba_not_only_the_page(many_wabas, open_p
     assert len(list(csv.DictReader(io.StringIO(content.decode("utf-8"))))) == 110
 
 
-@pytest.mark.parametrize("page", ["accounts.py", "overview.py"])
+def test_archived_groups_are_listed_one_page_at_a_time_with_their_numbers_formatted(many_wabas, open_page):
+    for phone in numbers_table(many_wabas)["phone_e164"].iloc[: TABLE_PAGE_SIZE + 1]:
+        services.archive_group(many_wabas, ADMIN, phone=phone)
+    at = open_page("subscriptions.py")
+
+    shown = table(at, "subscriptions_archived")
+
+    assert exceptions(at) == []
+    assert len(shown) == TABLE_PAGE_SIZE
+    assert shown["phone_international"].map(format_international).eq(shown["phone_international"]).all()
+    assert shown["phone_international"].str.contains(" ").all()
+    assert f"Rows 1–{TABLE_PAGE_SIZE} shown, of {TABLE_PAGE_SIZE + 1}." in shown_text(at)
+
+
+@pytest.mark.parametrize("page", ["accounts.py", "overview.py", "subscriptions.py"])
 def test_a_fleet_of_few_wabas_shows_them_without_a_page_control(demo_db, open_page, page):
     at = open_page(page)
 
     assert exceptions(at) == []
-    assert not [widget for widget in at.number_input if widget.key and widget.key.endswith("_wabas_page")]
+    assert not [widget.key for widget in at.number_input if widget.key in LONG_TABLE_PAGE_CONTROLS]
