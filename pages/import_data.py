@@ -121,6 +121,7 @@ def progress_bar() -> imports.Progress:
 
 request = request_from_widgets()
 previewed = st.button("Preview", key="import_preview_button", icon=":material/preview:", disabled=request is None)
+feedback.outcome_here("apply_import")  # where the Apply button was, above what the import changed
 if previewed and request is not None:
     st.session_state.pop(RESULT_KEY, None)
     with feedback.fleet_errors(), st.status("Checking the file against the fleet…", expanded=False) as status:
@@ -153,7 +154,7 @@ if preview is not None:
         else:
             st.session_state.pop(PREVIEW_KEY, None)
             st.session_state[RESULT_KEY] = result.plan
-            feedback.succeed(result.message, keep_visible=True)
+            feedback.succeed(result.message, where="apply_import")
 
 last = st.session_state.get(RESULT_KEY)
 if last is not None and preview is None:

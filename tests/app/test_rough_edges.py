@@ -87,3 +87,21 @@ def test_a_role_change_is_confirmed_above_its_form_not_only_in_a_toast(demo_db, 
 
     assert exceptions(at) == []
     assert texts(at.get_by_key("outcome_set_role").success) == ["User 'alice@example.com' is now analyst."]
+
+
+def test_an_import_is_confirmed_where_its_apply_button_was_not_under_the_title(empty_db, open_page):
+    portfolio_id = builders.workspace_with_portfolio(empty_db)
+    at = open_page("import_data.py")
+    at.segmented_control(key="import_kind").set_value("csv").run()
+    at.text_area(key="import_text").input(
+        "workspace,portfolio_id,waba_id,waba_name,group,phone,display_name\n"
+        f"EU Brands,{portfolio_id},104996872345678,Fashion FR,FR Promotions,+33612345678,Shop\n"
+    ).run()
+    ui_button(at, "Preview").click().run()
+
+    ui_button(at, "Apply import").click().run()
+
+    assert exceptions(at) == []
+    [confirmed] = texts(at.get_by_key("outcome_apply_import").success)
+    assert confirmed.startswith("Imported 'pasted text'")
+    assert [note for note in texts(at.success) if note.startswith("Imported")] == [confirmed]
