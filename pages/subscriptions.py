@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import model, services
@@ -14,68 +15,9 @@ from pages.kit import acting_user, database, feedback, forms, paging, reads, she
 # A longer list of groups to archive is hard to scroll and heavy to send: past it, pick WABAs in "Show WABAs" first.
 MAX_LISTED_GROUPS = 1000
 
-shell.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
-admin = acting_user.is_admin()
-if shell.empty_fleet_notice():
-    st.stop()
 
-wabas = reads.wabas()
-waba_labels = waba_choices(wabas)
-reattachable = reads.reattachable()
-regions = dict(phone_regions())
-shown_wabas = st.multiselect(
-    "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.__getitem__,
-    placeholder="All",
-)  # fmt: skip
-active = of_wabas(reads.groups(state="active"), shown_wabas)
-all_archived = archived_groups(reads.groups(state="archived"), reattachable)
-archived = of_wabas(all_archived, shown_wabas)
-group_columns = ["workspace", "waba", "subscription_group", "phone_international", "display_name", "created_at"]
-numbers_used = tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
-
-st.subheader("Numbers per WABA")
-per_waba = paging.page_of_long_table(
-    of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba_page", tables.content_key("waba", shown_wabas)
-)
-tables.table(
-    per_waba.rows, "subscriptions_per_waba",
-    ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
-)  # fmt: skip
-
-st.subheader(f"Active subscription groups ({len(active)})")
-# One block, empty or not: the tabs below keep their place, so the open one stays open after a write.
-with st.container():
-    if active.empty:
-        hint = " Add one with **Add Subscription Group and Number** below." if admin else ""
-        st.info(f"No active subscription group yet.{hint}", icon=":material/info:")
-    else:
-        counted, page_choice = st.columns([4, 1], vertical_alignment="center")
-        page = paging.table_page(active, "subscriptions_page", tables.content_key("active", shown_wabas), page_choice)
-        counted.caption(f"{page.described.capitalize()}.")
-        tables.table(with_international_numbers(page.rows), "subscriptions_active", group_columns)
-
-st.subheader(f"Archived subscription groups ({len(archived)})")
-if archived.empty:
-    st.caption("No archived group. Archiving a group frees its slot in the WABA and keeps its history.")
-else:
-    reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
-    archived_page = paging.page_of_long_table(
-        archived, "subscriptions_archived_page", tables.content_key("archived", shown_wabas)
-    )
-    tables.table(
-        with_international_numbers(archived_page.rows), "subscriptions_archived",
-        [*group_columns, "archived_at", "reattachable"],
-        {"reattachable": reattach_label},
-    )  # fmt: skip
-
-if not admin:
-    st.stop()
-
-st.subheader("Manage subscription groups")
-add_tab, archive_tab, reattach_tab = st.tabs(
-    ["Add Subscription Group and Number", "Archive a group", "Re-attach a number"]
-)
-with add_tab:
+def add_number_form(waba_labels: dict[str, str], regions: dict[str, str]) -> None:
+    """Add Subscription Group and Number: a WABA, a group name and the number."""
     feedback.outcome_here("add_number")
     with st.form("add_number_form", clear_on_submit=False):
         st.caption(
@@ -121,7 +63,9 @@ with add_tab:
                     where="add_number",
                 )
 
-with archive_tab:
+
+def archive_form(active: pd.DataFrame) -> None:
+    """Archive a group (step 1 of removing a number; step 2 is in Meta Business Manager)."""
     feedback.outcome_here("archive_group")
     with st.form("archive_group_form", clear_on_submit=False):
         listed = with_international_numbers(active if len(active) <= MAX_LISTED_GROUPS else active.iloc[:0])
@@ -162,11 +106,12 @@ with archive_tab:
                         where="archive_group",
                     )
 
-with reattach_tab:
+
+def reattach_form(free: dict[str, str], waba_labels: dict[str, str]) -> None:
+    """Re-attach a number whose group was archived to a new group."""
     feedback.outcome_here("reattach_number")
     with st.form("reattach_number_form", clear_on_submit=False):
         st.caption("A number whose group was archived can join a new group — it is the same number, with its history.")
-        free = reattach_choices(all_archived, reattachable)
         number = st.selectbox(
             "Archived number",
             list(free),
@@ -199,3 +144,70 @@ with reattach_tab:
                     reset={"reattach_phone": None, "reattach_group": ""},
                     where="reattach_number",
                 )
+
+
+shell.page_header("Subscriptions", "Each subscription group holds exactly one sender number of one WABA.")
+admin = acting_user.is_admin()
+if shell.empty_fleet_notice():
+    st.stop()
+
+wabas = reads.wabas()
+waba_labels = waba_choices(wabas)
+reattachable = reads.reattachable()
+regions = dict(phone_regions())
+shown_wabas = st.multiselect(
+    "Show WABAs", list(waba_labels), key="subscriptions_waba", format_func=waba_labels.__getitem__,
+    placeholder="All",
+)  # fmt: skip
+active = of_wabas(reads.groups(state="active"), shown_wabas)
+all_archived = archived_groups(reads.groups(state="archived"), reattachable)
+archived = of_wabas(all_archived, shown_wabas)
+group_columns = ["workspace", "waba", "subscription_group", "phone_international", "display_name", "created_at"]
+numbers_used = tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA)
+
+if admin:
+    # Above the tables: a live rerun that changes a table's length (a webhook, the worker, another admin) then
+    # never moves the forms, and a move of the page would close a select box's open list.
+    st.subheader("Manage subscription groups")
+    add_tab, archive_tab, reattach_tab = st.tabs(
+        ["Add Subscription Group and Number", "Archive a group", "Re-attach a number"]
+    )
+    with add_tab:
+        add_number_form(waba_labels, regions)
+    with archive_tab:
+        archive_form(active)
+    with reattach_tab:
+        reattach_form(reattach_choices(all_archived, reattachable), waba_labels)
+
+st.subheader("Numbers per WABA")
+per_waba = paging.page_of_long_table(
+    of_wabas(waba_capacity(wabas), shown_wabas), "subscriptions_per_waba_page", tables.content_key("waba", shown_wabas)
+)
+tables.table(
+    per_waba.rows, "subscriptions_per_waba",
+    ["waba", "workspace", "active_numbers", "free_slots"], {"active_numbers": numbers_used, "free_slots": "Free slots"},
+)  # fmt: skip
+
+st.subheader(f"Active subscription groups ({len(active)})")
+if active.empty:
+    hint = " Add one with **Add Subscription Group and Number** above." if admin else ""
+    st.info(f"No active subscription group yet.{hint}", icon=":material/info:")
+else:
+    counted, page_choice = st.columns([4, 1], vertical_alignment="center")
+    page = paging.table_page(active, "subscriptions_page", tables.content_key("active", shown_wabas), page_choice)
+    counted.caption(f"{page.described.capitalize()}.")
+    tables.table(with_international_numbers(page.rows), "subscriptions_active", group_columns)
+
+st.subheader(f"Archived subscription groups ({len(archived)})")
+if archived.empty:
+    st.caption("No archived group. Archiving a group frees its slot in the WABA and keeps its history.")
+else:
+    reattach_label = st.column_config.CheckboxColumn("Can be re-attached", help="The number has no active group now")
+    archived_page = paging.page_of_long_table(
+        archived, "subscriptions_archived_page", tables.content_key("archived", shown_wabas)
+    )
+    tables.table(
+        with_international_numbers(archived_page.rows), "subscriptions_archived",
+        [*group_columns, "archived_at", "reattachable"],
+        {"reattachable": reattach_label},
+    )  # fmt: skip
