@@ -52,7 +52,8 @@ st.navigation([st.Page(one, title="Blank one", default=True), st.Page(two, title
 
 # Resolves with [shown, drawn], performance.now() values (ms since the navigation started): shown once `title` is
 # the page's title, the script is idle and nothing stale is left; drawn once, besides, every Plotly chart on the
-# page has drawn its plot. Checked on every DOM change and every frame.
+# page has drawn its plot (an element whose code is still loading shows a skeleton). Checked on every DOM change
+# and every frame.
 SHOWN_AT = """title => new Promise(resolve => {
   let shownAt = null;
   const shown = () => {
@@ -62,8 +63,9 @@ SHOWN_AT = """title => new Promise(resolve => {
       && heading !== null && heading.textContent.trim().startsWith(title)
       && document.querySelector('[data-stale="true"]') === null;
   };
-  const chartsDrawn = () => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-    .every(chart => chart.querySelector('.main-svg') !== null);
+  const chartsDrawn = () => document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]') === null
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+      .every(chart => chart.querySelector('.main-svg') !== null);
   const check = () => {
     if (shownAt === null && shown()) shownAt = performance.now();
     if (shownAt !== null && chartsDrawn()) {
