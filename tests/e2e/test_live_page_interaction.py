@@ -1,8 +1,10 @@
 """Using a page while the fleet changes under it: the page reruns by itself with the live data (see
-pages/kit/freshness.py), and a select box opened by one click stays open through those reruns, long enough to pick."""
+pages/kit/freshness.py); a select box opened by one click stays open through those reruns, long enough to pick, and
+a write's rerun leaves every table drawn."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.e2e.fleet_app import RunningApp, running_app, sqlite_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
+ARCHIVE_CONFIRM = "I understand: I will then delete the number in Meta Business Manager"
 CHANGE_EVERY_S = 0.4  # a live stream: the page's follower sees a new data version at each of its reruns
 WATCHED_MS = 6_000  # three or four of the follower's reruns
 
@@ -32,7 +35,7 @@ def changing_fleet(tmp_path: Path) -> Iterator[RunningApp]:
     engine = make_engine(url)
     upgrade(engine)
     waba_id = builders.waba(engine)
-    phones = builders.fill_waba(engine, waba_id, 4)
+    phones = builders.fill_waba(engine, waba_id, 5)  # the last two stay still
     stop = threading.Event()
 
     def keep_changing() -> None:
@@ -90,3 +93,48 @@ def test_a_select_box_opened_once_stays_open_while_live_data_reruns_the_page(pag
     picked = option.inner_text().strip()
     option.click()
     expect(combobox).to_have_value(picked)
+
+
+# Every animation frame for `ms`: each table's key, whether its first row is drawn (a blank canvas has one colour
+# across it) and how opaque it is shown (Streamlit fades what a slow rerun has not redrawn yet).
+WATCH_TABLES = """ms => new Promise(done => { const frames = []; const started = performance.now();
+  const rowDrawn = canvas => {
+    if (!canvas || !canvas.width) return false;
+    const y = Math.round(52 * canvas.height / canvas.getBoundingClientRect().height);  // the first row, not the header
+    const pixels = canvas.getContext('2d').getImageData(0, y, canvas.width, 1).data;
+    const colours = new Set();
+    for (let i = 0; i < pixels.length; i += 4) colours.add(pixels.slice(i, i + 4).join());
+    return colours.size > 3;
+  };
+  const sample = () => {
+    frames.push([...document.querySelectorAll('[data-testid="stDataFrame"]')].map(frame => {
+      const box = [...frame.closest('[class*="st-key-"]').classList].find(name => name.startsWith('st-key-'));
+      let opacity = 1;
+      for (let e = frame; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+      return [box.slice('st-key-'.length), rowDrawn(frame.querySelector('canvas')), opacity];
+    }));
+    if (performance.now() - started < ms) requestAnimationFrame(sample); else done(frames);
+  };
+  requestAnimationFrame(sample);
+})"""
+
+
+def test_every_table_stays_drawn_while_a_write_reruns_a_live_page(page: Page, changing_fleet: RunningApp):
+    ui.open_app(page, f"{changing_fleet.base_url}/subscriptions")
+    archive = ui.form(ui.open_tab(page, "Archive a group"), "Archive group")
+    ui.select_option(page, "Subscription group to archive", re.compile(r"^group 4 — "), search="group 4", scope=archive)
+    ui.set_checkbox(page, ARCHIVE_CONFIRM, scope=archive)
+    tables_before = page.locator('[data-testid="stDataFrame"]').count()
+
+    watched = page.evaluate_handle(WATCH_TABLES, 4_000)
+    ui.submit_form(page, "Archive group", scope=archive)
+    frames = watched.json_value()
+
+    assert len(frames) > 30
+    assert tables_before == 3
+    for key in {key for frame in frames for key, _, _ in frame}:
+        shown = [next(((drawn, opacity) for k, drawn, opacity in frame if k == key), None) for frame in frames]
+        assert None not in shown, f"{key} missing in {shown.count(None)} of {len(frames)} frames"
+        assert all(drawn for drawn, _ in shown), f"{key} blank in {[d for d, _ in shown].count(False)} frames"
+        assert min(opacity for _, opacity in shown) > 0.5, f"{key} faded: {[o for _, o in shown]}"
+    expect(page.locator(".st-key-outcome_archive_group")).to_contain_text("Next step")
