@@ -150,3 +150,12 @@ def test_reattaching_into_a_full_waba_is_refused(empty_db, open_page):
 
     assert "already has 20 sender numbers" in texts(at.error)[0]
     assert at.text_input(key="reattach_group").value == "moved"
+
+
+def test_the_forms_come_before_the_tables_so_a_live_change_to_a_table_never_moves_them(demo_db, open_page):
+    at = open_page("subscriptions.py")
+
+    headings = texts(at.main.subheader)
+
+    assert headings[0] == "Manage subscription groups", headings
+    assert len(headings) > 1
