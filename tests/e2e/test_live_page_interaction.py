@@ -95,9 +95,11 @@ def test_a_select_box_opened_once_stays_open_while_live_data_reruns_the_page(pag
     expect(combobox).to_have_value(picked)
 
 
-# Every animation frame for `ms`: each table's key, whether its first row is drawn (a blank canvas has one colour
-# across it) and how opaque it is shown (Streamlit fades what a slow rerun has not redrawn yet).
-WATCH_TABLES = """ms => new Promise(done => { const frames = []; const started = performance.now();
+# Every animation frame for `ms`, from now on (the call returns at once): each table's key, whether its first row is
+# drawn (a blank canvas has one colour across it) and how opaque it is shown (Streamlit fades what a slow rerun has
+# not redrawn yet). The frames are in window.__tableFrames once window.__tablesWatched.
+WATCH_TABLES = """ms => { const frames = []; const started = performance.now();
+  window.__tablesWatched = false;
   const rowDrawn = canvas => {
     if (!canvas || !canvas.width) return false;
     const y = Math.round(52 * canvas.height / canvas.getBoundingClientRect().height);  // the first row, not the header
@@ -113,10 +115,11 @@ WATCH_TABLES = """ms => new Promise(done => { const frames = []; const started =
       for (let e = frame; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
       return [box.slice('st-key-'.length), rowDrawn(frame.querySelector('canvas')), opacity];
     }));
-    if (performance.now() - started < ms) requestAnimationFrame(sample); else done(frames);
+    if (performance.now() - started < ms) requestAnimationFrame(sample);
+    else { window.__tableFrames = frames; window.__tablesWatched = true; }
   };
   requestAnimationFrame(sample);
-})"""
+}"""
 
 
 def test_every_table_stays_drawn_while_a_write_reruns_a_live_page(page: Page, changing_fleet: RunningApp):
@@ -126,9 +129,10 @@ def test_every_table_stays_drawn_while_a_write_reruns_a_live_page(page: Page, ch
     ui.set_checkbox(page, ARCHIVE_CONFIRM, scope=archive)
     tables_before = page.locator('[data-testid="stDataFrame"]').count()
 
-    watched = page.evaluate_handle(WATCH_TABLES, 4_000)
+    page.evaluate(WATCH_TABLES, 4_000)
     ui.submit_form(page, "Archive group", scope=archive)
-    frames = watched.json_value()
+    page.wait_for_function("window.__tablesWatched")
+    frames = page.evaluate("window.__tableFrames")
 
     assert len(frames) > 30
     assert tables_before == 3
