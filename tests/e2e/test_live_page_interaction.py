@@ -29,8 +29,8 @@ WATCHED_MS = 6_000  # three or four of the follower's reruns
 
 @pytest.fixture
 def changing_fleet(tmp_path: Path) -> Iterator[RunningApp]:
-    """One WABA whose groups another process keeps archiving and re-attaching: the tables' lengths change at every
-    rerun of an open page, as under a webhook stream or the worker."""
+    """One WABA whose groups a writer beside the app keeps archiving and re-attaching: the tables' lengths change at
+    every rerun of an open page, as under a webhook stream or the worker."""
     url = sqlite_url(tmp_path / "fleet.db")
     engine = make_engine(url)
     upgrade(engine)
@@ -61,6 +61,8 @@ def changing_fleet(tmp_path: Path) -> Iterator[RunningApp]:
             engine.dispose()
 
 
+# Two animation frames: the scroll's own event has been dispatched.
+AFTER_THE_SCROLL = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 # Every animation frame: whether a list of options is open, and the active groups' heading (it moves with the data).
 WATCH_LIST = """ms => new Promise(done => { const frames = []; const started = performance.now();
   const sample = () => {
@@ -77,8 +79,8 @@ def test_a_select_box_opened_once_stays_open_while_live_data_reruns_the_page(pag
     ui.open_app(page, f"{changing_fleet.base_url}/subscriptions")
     panel = ui.open_tab(page, "Add Subscription Group and Number")
     combobox = ui.widget(panel, "stSelectbox", "Country (for national formats)").locator(ui.COMBOBOX)
-    combobox.scroll_into_view_if_needed()  # as a user does, before the click
-    page.wait_for_timeout(300)
+    combobox.evaluate("box => box.scrollIntoView({block: 'start'})")  # scrolled down as far as it stays in view
+    page.evaluate(AFTER_THE_SCROLL)
 
     combobox.click()  # once
     frames = page.evaluate(WATCH_LIST, WATCHED_MS)
