@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.reads.frame import with_international_numbers
 from core.reads.numbers import NumberFilters
-from pages.kit import arrow_tables, downloads, reads, shell, tables, text
+from pages.kit import arrow_tables, downloads, paging, reads, shell, tables, text
 
 shell.page_header("Templates", "A message template belongs to a WABA and every number of that WABA can send it.")
 if shell.empty_fleet_notice():
@@ -31,9 +31,11 @@ if not templates.num_rows:
     st.stop()
 
 st.caption(f"{text.count(templates.num_rows, 'template')}. Select a row to see the numbers that share it.")
+rows_key = tables.content_key("templates", chosen)
+page = paging.page_of_long_table(templates, "templates_page", rows_key)
 picked = tables.table(
-    templates,
-    "templates_table",
+    page.rows,
+    f"templates_table_p{page.number}",  # a selection is a row position: one table widget per page
     COLUMNS,
     {
         "shared_by_numbers": st.column_config.NumberColumn("Shared by numbers", help="Active numbers of the WABA"),
@@ -42,10 +44,10 @@ picked = tables.table(
         "previous_category": "Previous category",
     },
     tags=["quality_score"],
+    box="templates_table_box",
     on_select="rerun",
     selection_mode="single-row",
 )
-rows_key = tables.content_key("templates", chosen)
 csv_column, json_column = st.columns(2)
 with csv_column:
     downloads.csv_download(
@@ -64,7 +66,7 @@ with json_column:
         rows_key=rows_key,
     )
 if picked.selection.rows:
-    template = reads.templates(waba_ids=tuple(chosen)).iloc[picked.selection.rows[0]]
+    template = reads.templates(waba_ids=tuple(chosen)).iloc[page.first + picked.selection.rows[0]]
     st.subheader(text.literal(f"Numbers that can send '{template['template']}' ({template['language']})"))
     numbers = reads.numbers(filters=NumberFilters(waba_ids=(template["waba_id"],), include_archived=False))
     tables.table(

@@ -17,9 +17,10 @@ from core.db import make_engine
 from core.migrate import upgrade
 from core.model import format_international
 from core.reads.numbers import numbers_table
+from core.reads.templates import templates_table
 from pages.kit.paging import TABLE_PAGE_SIZE
 from tests.app.conftest import _use_database
-from tests.app.ui import exceptions, shown_text, table
+from tests.app.ui import exceptions, select_row, shown_text, table
 from tests.builders import ADMIN
 
 
@@ -169,3 +170,19 @@ def test_a_fleet_of_few_wabas_shows_them_without_a_page_control(demo_db, open_pa
 
     assert exceptions(at) == []
     assert not [widget.key for widget in at.number_input if widget.key in LONG_TABLE_PAGE_CONTROLS]
+
+
+def test_templates_are_listed_one_page_at_a_time_and_a_row_picked_on_a_later_page_opens_that_template(
+    many_wabas, open_page
+):
+    every = templates_table(many_wabas)
+    at = open_page("templates.py")
+    assert len(table(at, "templates_table")) == TABLE_PAGE_SIZE
+
+    at.number_input(key="templates_page").set_value(2).run()
+    select_row(at, "templates_table", 3)
+
+    picked = every.iloc[TABLE_PAGE_SIZE + 3]
+    assert exceptions(at) == []
+    assert f"Numbers that can send '{picked['template']}' ({picked['language']})" in shown_text(at)
+    assert f"Rows {TABLE_PAGE_SIZE + 1}–{2 * TABLE_PAGE_SIZE} shown, of {len(every):,}." in shown_text(at)
