@@ -58,7 +58,7 @@ def build_listing(engine: Engine, changed_every: int = 10) -> bytes:
             {
                 "verified_name": row.display_name,
                 "code_verification_status": "VERIFIED",
-                "display_phone_number": row.phone_international,
+                "display_phone_number": model.format_international(row.phone_e164),
                 "quality_rating": quality,
                 "platform_type": "CLOUD_API",
                 "throughput": {"level": row.throughput_level or "STANDARD"},
