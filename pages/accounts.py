@@ -5,19 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model, services
-from pages.kit import (
-    acting_user,
-    arrow_tables,
-    database,
-    downloads,
-    feedback,
-    forms,
-    paging,
-    reads,
-    shell,
-    tables,
-    text,
-)
+from pages.kit import acting_user, arrow_tables, database, downloads, feedback, forms, reads, shell, tables, text
 
 shell.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
 admin = acting_user.is_admin()
@@ -34,14 +22,14 @@ with st.container():
             shell.empty_fleet_notice()
     else:
         st.subheader("Workspaces")
-        tables.table(
+        tables.long_table(
             reads.workspaces,
             "accounts_workspaces",
             ["workspace", "portfolios", "wabas", "active_numbers", "number_headroom"],
             {"wabas": f"WABAs (of {model.MAX_WABAS_PER_WORKSPACE})", "number_headroom": "Free number slots"},
         )
         st.subheader("Business portfolios")
-        tables.table(
+        tables.long_table(
             reads.portfolios,
             "accounts_portfolios",
             [
@@ -56,24 +44,20 @@ with st.container():
             },
         )
         st.subheader("Portfolios connected to each workspace")
-        tables.table(
+        tables.long_table(
             reads.connections,
             "accounts_connections",
             ["workspace", "portfolio", "messaging_limit", "connected_at"],
             {"portfolio": "Connected portfolio", "connected_at": tables.when_column("Connected", "YYYY-MM-DD")},
         )
         st.subheader("WhatsApp Business Accounts")
-        waba_columns = [
-            *("workspace", "waba", "waba_id", "portfolio", "active_numbers", "meta_number_limit", "templates"),
-            *("status", "state", "ban_state", "restrictions", "violation_type", "last_sync", "last_sync_outcome"),
-        ]
-        waba_page = paging.page_of_long_table(
-            arrow_tables.shown(reads.wabas, waba_columns), "accounts_wabas_page", "wabas"
-        )
-        tables.table(
-            waba_page.rows,
+        tables.long_table(
+            reads.wabas,
             "accounts_wabas",
-            waba_columns,
+            [
+                *("workspace", "waba", "waba_id", "portfolio", "active_numbers", "meta_number_limit", "templates"),
+                *("status", "state", "ban_state", "restrictions", "violation_type", "last_sync", "last_sync_outcome"),
+            ],
             {
                 "active_numbers": tables.used_of("Numbers", model.MAX_NUMBERS_PER_WABA),
                 "meta_number_limit": st.column_config.NumberColumn("Meta's limit", help="max_phone_numbers_per_waba"),

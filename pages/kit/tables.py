@@ -12,6 +12,7 @@ import pyarrow as pa
 import streamlit as st
 
 from core.palette import QUALITY_COLORS, STATUS_COLORS  # the app's one colour scheme (with text labels)
+from pages.kit import paging
 from pages.kit.arrow_tables import shown, shown_columns
 
 
@@ -98,6 +99,15 @@ def table(
         return st.dataframe(
             arrow, hide_index=True, key=key, column_order=columns, column_config=config, placeholder="—", **options
         )
+
+
+def long_table(
+    read: Callable[[], pd.DataFrame], key: str, columns: list[str], labels: Mapping[str, Any] | None = None
+) -> Any:
+    """A read-only table of a cached read that grows with the fleet: 100 rows at a time, with a page control when
+    they do not fit on one page (its key: `<key>_page`)."""
+    page = paging.page_of_long_table(shown(read, columns), f"{key}_page", key)
+    return table(page.rows, key, columns, labels)
 
 
 ROW_HEIGHT_PX = 35  # Streamlit's data grid: one row, and the header row

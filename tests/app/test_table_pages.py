@@ -96,6 +96,9 @@ def test_a_small_fleet_fits_on_one_page(demo_db, open_page):
 
 
 LONG_TABLE_PAGE_CONTROLS = {
+    "accounts_workspaces_page",
+    "accounts_portfolios_page",
+    "accounts_connections_page",
     "accounts_wabas_page",
     "overview_wabas_page",
     "subscriptions_per_waba_page",
@@ -186,3 +189,24 @@ def test_templates_are_listed_one_page_at_a_time_and_a_row_picked_on_a_later_pag
     assert exceptions(at) == []
     assert f"Numbers that can send '{picked['template']}' ({picked['language']})" in shown_text(at)
     assert f"Rows {TABLE_PAGE_SIZE + 1}–{2 * TABLE_PAGE_SIZE} shown, of {len(every):,}." in shown_text(at)
+
+
+@pytest.fixture
+def many_workspaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """101 workspaces, each with one portfolio connected and one WABA of one number."""
+    path = tmp_path / "fleet.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed.seed(engine, seed.synthetic_shape(TABLE_PAGE_SIZE + 1, 1, 1, 1))
+    engine.dispose()
+    yield from _use_database(path, monkeypatch)
+
+
+def test_accounts_pages_its_workspaces_and_connections_once_they_outgrow_a_page(many_workspaces, open_page):
+    at = open_page("accounts.py")
+
+    assert exceptions(at) == []
+    assert len(table(at, "accounts_workspaces")) == TABLE_PAGE_SIZE
+    assert len(table(at, "accounts_connections")) == TABLE_PAGE_SIZE
+    at.number_input(key="accounts_workspaces_page").set_value(2).run()
+    assert len(table(at, "accounts_workspaces")) == 1
