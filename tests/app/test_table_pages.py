@@ -8,6 +8,7 @@ import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -24,22 +25,30 @@ from tests.app.ui import exceptions, select_row, shown_text, table
 from tests.builders import ADMIN
 
 
-@pytest.fixture(scope="module")
-def large_fleet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("large") / "fleet.db"
+def seeded_file(path: Path, shape: seed.FleetShape) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    seed.seed(engine, seed.synthetic_shape(1, 10, 20, 3))
+    seed.seed(engine, shape)
     engine.dispose()
     return path
+
+
+def copy_in_use(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A copy of a seeded file as the app's database, for one test."""
+    path = tmp_path / "fleet.db"
+    shutil.copyfile(seeded, path)
+    yield from _use_database(path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def large_fleet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seeded_file(tmp_path_factory.mktemp("large") / "fleet.db", seed.synthetic_shape(1, 10, 20, 3))
 
 
 @pytest.fixture
 def large_fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large_fleet_file: Path) -> Iterator[Engine]:
     """200 active numbers in 10 WABAs: two pages of the Numbers table."""
-    path = tmp_path / "fleet.db"
-    shutil.copyfile(large_fleet_file, path)
-    yield from _use_database(path, monkeypatch)
+    yield from copy_in_use(large_fleet_file, tmp_path, monkeypatch)
 
 
 def test_the_numbers_table_sends_one_page_and_counts_every_number(large_fleet, open_page):
@@ -61,12 +70,14 @@ def test_the_next_page_shows_the_next_rows_in_the_same_order(large_fleet, open_p
     assert f"rows {TABLE_PAGE_SIZE + 1}–200 shown" in shown_text(at)
 
 
+def csv_rows(downloads: Any, at: Any, key: str) -> list[dict[str, str]]:
+    """The rows of the CSV file the download button `key` sends."""
+    content = downloads.content(at.download_button(key=key).proto.url)
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+
+
 def test_the_csv_holds_every_matching_number_not_only_the_page(large_fleet, open_page, downloads):
-    at = open_page("numbers.py")
-
-    content = downloads.content(at.download_button(key="numbers_download_csv").proto.url)
-
-    assert len(list(csv.DictReader(io.StringIO(content.decode("utf-8"))))) == 200
+    assert len(csv_rows(downloads, open_page("numbers.py"), "numbers_download_csv")) == 200
 
 
 def test_new_filters_start_again_on_the_first_page(large_fleet, open_page):
@@ -108,20 +119,13 @@ LONG_TABLE_PAGE_CONTROLS = {
 
 @pytest.fixture(scope="module")
 def many_wabas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("many_wabas") / "fleet.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    seed.seed(engine, seed.synthetic_shape(11, 10, 1, 1))
-    engine.dispose()
-    return path
+    return seeded_file(tmp_path_factory.mktemp("many_wabas") / "fleet.db", seed.synthetic_shape(11, 10, 1, 1))
 
 
 @pytest.fixture
 def many_wabas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, many_wabas_file: Path) -> Iterator[Engine]:
     """110 WABAs in 11 workspaces: two pages of every WABA table."""
-    path = tmp_path / "fleet.db"
-    shutil.copyfile(many_wabas_file, path)
-    yield from _use_database(path, monkeypatch)
+    yield from copy_in_use(many_wabas_file, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -146,11 +150,7 @@ def test_a_table_of_every_waba_sends_one_page_at_a_time(many_wabas, open_page, p
 
 
 def test_the_waba_downloads_hold_every_waba_not_only_the_page(many_wabas, open_page, downloads):
-    at = open_page("accounts.py")
-
-    content = downloads.content(at.download_button(key="wabas_csv").proto.url)
-
-    assert len(list(csv.DictReader(io.StringIO(content.decode("utf-8"))))) == 110
+    assert len(csv_rows(downloads, open_page("accounts.py"), "wabas_csv")) == 110
 
 
 def test_archived_groups_are_listed_one_page_at_a_time_with_their_numbers_formatted(many_wabas, open_page):
@@ -194,12 +194,8 @@ def test_templates_are_listed_one_page_at_a_time_and_a_row_picked_on_a_later_pag
 @pytest.fixture
 def many_workspaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """101 workspaces, each with one portfolio connected and one WABA of one number."""
-    path = tmp_path / "fleet.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    seed.seed(engine, seed.synthetic_shape(TABLE_PAGE_SIZE + 1, 1, 1, 1))
-    engine.dispose()
-    yield from _use_database(path, monkeypatch)
+    seeded = seeded_file(tmp_path / "seeded.db", seed.synthetic_shape(TABLE_PAGE_SIZE + 1, 1, 1, 1))
+    yield from copy_in_use(seeded, tmp_path, monkeypatch)
 
 
 def test_accounts_pages_its_workspaces_and_connections_once_they_outgrow_a_page(many_workspaces, open_page):
