@@ -91,11 +91,12 @@ def _end_with_the_tests() -> None:
 
 
 def _command(port: int, secrets_file: Path, address: str | None) -> list[str]:
-    """`address` None: the project's .streamlit/config.toml decides where the server listens."""
+    """`streamlit run app.py` as `python -m core serve-app` starts it (the app's modules imported first); `address`
+    None: the project's .streamlit/config.toml decides where the server listens."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "pages.kit.preloaded_server",
         "run",
         "app.py",
         "--server.port",
