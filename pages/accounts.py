@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model, services
+from core.wording import count
 from pages.kit import acting_user, arrow_tables, database, downloads, feedback, forms, reads, shell, tables, text
 
 shell.page_header("Accounts", "Workspaces, the Meta business portfolios connected to them, and their WABAs.")
@@ -89,10 +90,27 @@ if not admin:
     st.stop()
 
 TIERS = [tier.value for tier in model.MessagingLimitTier]
+FULL_WORKSPACES_NAMED = 3
 workspace_names, waba_counts = arrow_tables.column_lists(reads.workspaces, "workspace", "wabas")
 with_room = [name for name, wabas in zip(workspace_names, waba_counts, strict=True) if model.wabas_fit(wabas)]
 full = {name: wabas for name, wabas in zip(workspace_names, waba_counts, strict=True) if not model.wabas_fit(wabas)}
 portfolio_labels = dict(zip(*arrow_tables.column_lists(reads.portfolios, "portfolio_id", "portfolio"), strict=True))
+
+
+def full_workspace_notes(full: dict[str, int], *, offered: bool) -> list[str]:
+    """What the Add WABA form says of full workspaces: each by name, or one line for many (a fleet may have
+    hundreds)."""
+    if len(full) <= FULL_WORKSPACES_NAMED:
+        return [
+            model.workspace_full_message(name, wabas) + (" It is not offered here." if offered else "")
+            for name, wabas in full.items()
+        ]
+    named = ", ".join(f"'{name}'" for name in list(full)[:FULL_WORKSPACES_NAMED])
+    return [
+        f"{count(len(full), 'workspace')} already have {model.MAX_WABAS_PER_WORKSPACE} WhatsApp Business Accounts "
+        f"(the maximum): {named} and {len(full) - FULL_WORKSPACES_NAMED:,} more."
+        + (" They are not offered here." if offered else "")
+    ]
 
 
 def portfolio_label(meta_id: str) -> str:
@@ -187,12 +205,8 @@ with add_waba:
         )
         # Said before anything is typed: a full workspace is not offered, and with none left the form is off.
         no_room = bool(workspace_names) and not with_room
-        for full_name, wabas in full.items():
-            st.warning(
-                text.literal(model.workspace_full_message(full_name, wabas))
-                + ("" if no_room else " It is not offered here."),
-                icon=":material/block:",
-            )
+        for note in full_workspace_notes(full, offered=not no_room):
+            st.warning(text.literal(note), icon=":material/block:")
         workspace, portfolio_id = workspace_and_portfolio(
             "add_waba_workspace", "add_waba_portfolio", with_room, disabled=no_room
         )

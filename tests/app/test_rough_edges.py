@@ -105,3 +105,19 @@ def test_an_import_is_confirmed_where_its_apply_button_was_not_under_the_title(e
     [confirmed] = texts(at.get_by_key("outcome_apply_import").success)
     assert confirmed.startswith("Imported 'pasted text'")
     assert [note for note in texts(at.success) if note.startswith("Imported")] == [confirmed]
+
+
+def test_many_full_workspaces_are_said_in_one_line_not_one_each(empty_db, open_page):
+    names = ["A Brands", "B Brands", "C Brands", "D Brands"]
+    for name in names:
+        full_workspace(empty_db, name)
+    builders.workspace_with_portfolio(empty_db, "Americas Retail", "Acme Americas")
+
+    at = open_page("accounts.py")
+
+    assert exceptions(at) == []
+    assert texts(at.warning) == [
+        "4 workspaces already have 10 WhatsApp Business Accounts (the maximum): 'A Brands', 'B Brands', 'C Brands' "
+        "and 1 more. They are not offered here."
+    ]
+    assert at.selectbox(key="add_waba_workspace").options == ["Americas Retail"]
