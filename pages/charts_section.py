@@ -77,40 +77,28 @@ def render_overview_charts(numbers: pd.DataFrame, key_prefix: str = "overview", 
     if numbers.empty:
         return
     st.subheader("Quality and messaging limits of active numbers")
+    built: dict[str, Callable[[], go.Figure]] = {
+        "quality_by_portfolio": lambda: charts.quality_bars(
+            chart_data.quality_counts(numbers, "portfolio"), "Quality rating per portfolio"
+        ),
+        "headroom": lambda: charts.headroom_bars(
+            chart_data.portfolio_headroom(reads.portfolios(), set(numbers["portfolio_id"]))
+        ),
+        "quality_by_waba": lambda: charts.quality_bars(
+            chart_data.quality_counts(numbers, "waba"), "Quality rating per WABA"
+        ),
+    }
     # Only the open tab's chart is built and drawn: each Plotly chart costs the browser a draw at every visit.
-    by_portfolio, headroom, by_waba = st.tabs(
+    tabs = st.tabs(
         ["Quality per portfolio", "Portfolio headroom", "Quality per WABA"],
         key=f"{key_prefix}_chart_tabs",
         on_change="rerun",
     )
-    if by_portfolio.open:
-        with by_portfolio:
-            by_portfolio_figure = _figure(
-                f"{key_prefix}_quality_by_portfolio",
-                data_key,
-                lambda: charts.quality_bars(
-                    chart_data.quality_counts(numbers, "portfolio"), "Quality rating per portfolio"
-                ),
-            )
-            _plot(by_portfolio_figure, f"{key_prefix}_quality_by_portfolio")
-    if headroom.open:
-        with headroom:
-            headroom_figure = _figure(
-                f"{key_prefix}_headroom",
-                data_key,
-                lambda: charts.headroom_bars(
-                    chart_data.portfolio_headroom(reads.portfolios(), set(numbers["portfolio_id"]))
-                ),
-            )
-            _plot(headroom_figure, f"{key_prefix}_headroom")
-    if by_waba.open:
-        with by_waba:
-            by_waba_figure = _figure(
-                f"{key_prefix}_quality_by_waba",
-                data_key,
-                lambda: charts.quality_bars(chart_data.quality_counts(numbers, "waba"), "Quality rating per WABA"),
-            )
-            _plot(by_waba_figure, f"{key_prefix}_quality_by_waba")
+    for tab, (chart, build) in zip(tabs, built.items(), strict=True):
+        if tab.open:
+            with tab:
+                key = f"{key_prefix}_{chart}"
+                _plot(_figure(key, data_key, build), key)
     # Counting the whole fleet per day reads its history: only when asked for (the rest of the page stays instant).
     with st.expander(
         "Quality over time", icon=":material/timeline:", key=f"{key_prefix}_history_open", on_change="rerun"

@@ -24,13 +24,8 @@ def add_number_form(waba_labels: dict[str, str], regions: dict[str, str]) -> Non
             f"At most {model.MAX_NUMBERS_PER_WABA} numbers per WABA. A number may exist only once in the "
             "whole fleet, whatever the format it is typed in."
         )
-        waba_id = st.selectbox(
-            "WhatsApp Business Account",
-            list(waba_labels),
-            index=forms.only_choice(list(waba_labels)),
-            key="add_number_waba",
-            format_func=waba_labels.__getitem__,
-            placeholder="Choose a WABA",
+        waba_id = forms.pick(
+            "WhatsApp Business Account", waba_labels, key="add_number_waba", placeholder="Choose a WABA", only_one=True
         )
         group_name = st.text_input("Subscription group name", key="add_number_group", placeholder="e.g. FR Promotions")
         phone = st.text_input(
@@ -79,13 +74,8 @@ def archive_form(active: pd.DataFrame) -> None:
             "(WhatsApp Manager › Phone numbers) — this app cannot do that step for you.",
             icon=":material/warning:",
         )
-        to_archive = st.selectbox(
-            "Subscription group to archive",
-            list(group_labels),
-            index=None,
-            key="archive_group_phone",
-            format_func=group_labels.__getitem__,
-            placeholder="Choose a group",
+        to_archive = forms.pick(
+            "Subscription group to archive", group_labels, key="archive_group_phone", placeholder="Choose a group"
         )
         confirmed = st.checkbox(
             "I understand: I will then delete the number in Meta Business Manager", key="archive_group_confirm"
@@ -112,21 +102,9 @@ def reattach_form(free: dict[str, str], waba_labels: dict[str, str]) -> None:
     feedback.outcome_here("reattach_number")
     with st.form("reattach_number_form", clear_on_submit=False):
         st.caption("A number whose group was archived can join a new group — it is the same number, with its history.")
-        number = st.selectbox(
-            "Archived number",
-            list(free),
-            index=None,
-            key="reattach_phone",
-            format_func=free.__getitem__,
-            placeholder="Choose a number",
-        )
-        target = st.selectbox(
-            "WhatsApp Business Account",
-            list(waba_labels),
-            index=forms.only_choice(list(waba_labels)),
-            key="reattach_waba",
-            format_func=waba_labels.__getitem__,
-            placeholder="Choose a WABA",
+        number = forms.pick("Archived number", free, key="reattach_phone", placeholder="Choose a number")
+        target = forms.pick(
+            "WhatsApp Business Account", waba_labels, key="reattach_waba", placeholder="Choose a WABA", only_one=True
         )
         new_group = st.text_input("New subscription group name", key="reattach_group")
         if st.form_submit_button("Re-attach number", type="primary"):
